@@ -1,0 +1,124 @@
+/*
+ * Chapter 1 - blocking baseline: the server.
+ *
+ * Shows: the plain blocking calls, socket/bind/listen/accept/recv/send, and
+ * where each one stops the thread. It serves exactly one client: while it is
+ * blocked in recv() for that client, nothing else can happen on this thread.
+ *
+ * Usage: ch01_server <port> [address]
+ *   port     0 lets the system choose; the chosen port is printed as
+ *            "listening on <address> port <N>"
+ *   address  where to listen (default 127.0.0.1; ::1 for IPv6)
+ */
+#include "ovs.h"
+
+#include <stdio.h>
+
+static const char usage[] = "usage: ch01_server <port> [address]";
+
+/* Receives one message (length header, then body) and digests it. */
+static int receive_message(SOCKET client, struct ovs_digest *digest)
+{
+    static char chunk[64 * 1024];
+    unsigned char header[OVS_HEADER_SIZE];
+    unsigned long long announced, remaining;
+    long long n;
+
+    ovs_digest_init(digest);
+    // [receive_header]
+    n = ovs_recv_exactly(client, (char *)header, sizeof header);
+    if (n < 0)
+        return -1;
+    if (n < (long long)sizeof header) {
+        fprintf(stderr, "the client closed the connection before sending a message\n");
+        return -1;
+    }
+    announced = remaining = ovs_decode_length(header);
+    if (announced > OVS_MAX_MESSAGE) {
+        fprintf(stderr, "the client announced %llu bytes, more than the limit\n", announced);
+        return -1;
+    }
+    // [receive_header]
+    // [receive_body]
+    /* The body may be far larger than any buffer we want to hold, so it is
+       received a chunk at a time; each recv() blocks until data arrives. */
+    while (remaining > 0) {
+        size_t wanted = remaining < sizeof chunk ? (size_t)remaining : sizeof chunk;
+        n = ovs_recv_exactly(client, chunk, wanted);
+        if (n < 0)
+            return -1;
+        ovs_digest_add(digest, chunk, (size_t)n);
+        if ((size_t)n < wanted) {
+            fprintf(stderr, "the client closed the connection after %llu of %llu bytes\n",
+                    digest->length, announced);
+            return -1;
+        }
+        remaining -= (unsigned long long)n;
+    }
+    // [receive_body]
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *args[2] = {NULL, "127.0.0.1"};
+    struct addrinfo *address = NULL;
+    struct sockaddr_storage peer;
+    int peer_length;
+    char peer_text[OVS_ADDRESS_TEXT_MAX];
+    struct ovs_digest digest;
+    unsigned short port;
+    SOCKET listener, client;
+    int rc, status = OVS_EXIT_FAILURE;
+
+    rc = ovs_parse_args(argc, argv, usage, NULL, 0, args, 1, 2);
+    if (rc != 0)
+        return rc;
+    if (ovs_parse_port(args[0], 1, &port) != 0)
+        return ovs_usage_error(usage, "port must be a number from 0 to 65535");
+    if (ovs_winsock_start() != 0)
+        return OVS_EXIT_FAILURE;
+    rc = ovs_resolve(args[1], port, 1, &address);
+    if (rc != 0) {
+        ovs_report_error("getaddrinfo", rc);
+        ovs_winsock_stop();
+        return ovs_usage_error(usage, "cannot listen on that address");
+    }
+    listener = ovs_listen(address, NULL);
+    freeaddrinfo(address);
+    if (listener == INVALID_SOCKET) {
+        ovs_winsock_stop();
+        return OVS_EXIT_FAILURE;
+    }
+
+    // [accept]
+    /* accept() blocks until a client connects. peer_length is in/out: it
+       must hold the size of the whole address structure on the way in. */
+    peer_length = (int)sizeof peer;
+    client = accept(listener, (struct sockaddr *)&peer, &peer_length);
+    // [accept]
+    if (client == INVALID_SOCKET) {
+        ovs_report_wsa_error("accept");
+    } else {
+        ovs_format_address((const struct sockaddr *)&peer, peer_text, sizeof peer_text);
+        printf("accepted connection from %s\n", peer_text);
+        fflush(stdout);
+        if (receive_message(client, &digest) == 0) {
+            ovs_print_received(&digest);
+            if (ovs_send_reply(client, &digest) == 0)
+                status = OVS_EXIT_OK;
+        }
+        // [close_client]
+        /* shutdown(SD_SEND) sends FIN after the reply: the client's recv()
+           then returns 0 instead of waiting for more. */
+        if (shutdown(client, SD_SEND) == SOCKET_ERROR && status == OVS_EXIT_OK) {
+            ovs_report_wsa_error("shutdown");
+            status = OVS_EXIT_FAILURE;
+        }
+        closesocket(client);
+        // [close_client]
+    }
+    closesocket(listener);
+    ovs_winsock_stop();
+    return status;
+}

@@ -1,0 +1,57 @@
+# Helpers that every chapter's CMakeLists.txt uses, so that a chapter's build
+# file says only what is particular to it: its programs, tests and walk-through.
+
+# tutorial_program(<target> <source>...)
+#   A chapter program linked with the helpers library.
+function(tutorial_program target)
+  add_executable(${target} ${ARGN})
+  target_link_libraries(${target} PRIVATE ovs_common)
+endfunction()
+
+# tutorial_test(<name> <pairtest arguments>...)
+#   A ctest test run by the harness (harness/pairtest.c); see its header for
+#   the arguments. Under Wine every test shares the session fixture.
+function(tutorial_test name)
+  add_test(NAME ${name} COMMAND pairtest ${ARGN})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 90)
+  if(TUTORIAL_WINE)
+    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED wine)
+  endif()
+endfunction()
+
+# tutorial_walkthrough(<pairtest arguments>...)
+#   How this chapter's server and client are shown running: in the
+#   `walkthrough` target (printed, in chapter order) and as the transcript
+#   file that the chapter page includes with \verbinclude.
+function(tutorial_walkthrough)
+  get_filename_component(dir_name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  string(SUBSTRING ${dir_name} 0 2 number)
+  set(id ch${number})
+  file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/chapter.md heading REGEX "^# " LIMIT_COUNT 1)
+  string(REGEX REPLACE "^# (.*) \\{#.*\\}$" "\\1" title "${heading}")
+  get_property(chapter_targets DIRECTORY PROPERTY BUILDSYSTEM_TARGETS)
+
+  set(transcript transcripts/${id}.txt)
+  add_custom_command(
+    OUTPUT ${CMAKE_BINARY_DIR}/${transcript}
+    COMMAND pairtest --brief --transcript ${transcript} ${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
+    DEPENDS pairtest testpeer ${chapter_targets}
+    COMMENT "Running ${id} for its transcript"
+    VERBATIM)
+  set_property(GLOBAL APPEND PROPERTY TUTORIAL_TRANSCRIPTS ${CMAKE_BINARY_DIR}/${transcript})
+
+  add_custom_target(walk_${id}
+    COMMAND ${CMAKE_COMMAND} -E echo ""
+    COMMAND ${CMAKE_COMMAND} -E echo "=== ${title} ==="
+    COMMAND pairtest --brief --transcript ${transcript} ${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
+    VERBATIM)
+  add_dependencies(walk_${id} pairtest testpeer ${chapter_targets})
+  # Chain the chapters so the walk-through runs them in teaching order.
+  get_property(previous GLOBAL PROPERTY TUTORIAL_LAST_WALK)
+  if(previous)
+    add_dependencies(walk_${id} ${previous})
+  endif()
+  set_property(GLOBAL PROPERTY TUTORIAL_LAST_WALK walk_${id})
+endfunction()

@@ -1,0 +1,360 @@
+/**
+ * \file ovs.h
+ * \brief The small helpers library that every chapter links.
+ *
+ * What lives here is the plumbing that is *not* the lesson of any chapter:
+ * starting Winsock, reporting errors the same way everywhere, parsing the
+ * command line, resolving addresses, opening a listener, the blocking
+ * send-all/receive-exactly loops, and the tiny message format the clients and
+ * servers speak. The Winsock calls a chapter is about (WSASend, WSARecv,
+ * WSAWaitForMultipleEvents, ...) stay in that chapter's own source, in plain
+ * sight.
+ *
+ * The wire format used by every chapter: a message is a 4-byte big-endian
+ * length followed by that many bytes of body. The server answers with one
+ * message whose body is the text `received <N> bytes, checksum <hex>`, so
+ * the client can check that every byte arrived.
+ */
+#ifndef OVS_H
+#define OVS_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** \name Exit codes shared by every program
+ *  @{ */
+#define OVS_EXIT_OK 0      /**< The program did what it was asked. */
+#define OVS_EXIT_FAILURE 1 /**< A run-time failure (a call failed, a peer misbehaved). */
+#define OVS_EXIT_USAGE 2   /**< Bad command line: a usage line was printed on stderr. */
+/** @} */
+
+/** Bytes in the length prefix that starts every message. */
+#define OVS_HEADER_SIZE 4u
+/** The largest message body any program accepts (256 MiB). */
+#define OVS_MAX_MESSAGE (256u * 1024u * 1024u)
+/** How many leading bytes of a message are kept for printing. */
+#define OVS_PREVIEW_MAX 48u
+/** The message a client sends when none is given on its command line. */
+#define OVS_DEFAULT_MESSAGE "Network is Computer"
+/** Starting value of ovs_checksum_update() (32-bit FNV-1a offset basis). */
+#define OVS_CHECKSUM_INIT 2166136261u
+/** Size of a buffer that holds any text made by ovs_format_address(). */
+#define OVS_ADDRESS_TEXT_MAX (INET6_ADDRSTRLEN + 16)
+
+/** \name Start-up and errors
+ *  @{ */
+
+/**
+ * \brief Starts Winsock 2.2 (WSAStartup), reporting a failure on stderr.
+ * \return 0 on success, -1 after reporting the failure.
+ */
+int ovs_winsock_start(void);
+
+/**
+ * \brief Releases Winsock (WSACleanup). Call once for each successful
+ *        ovs_winsock_start(), after every socket is closed.
+ */
+void ovs_winsock_stop(void);
+
+/**
+ * \brief Writes the system's description of an error code into \p text.
+ *
+ * Uses FormatMessage with the system message table, drops the trailing line
+ * break, and writes a placeholder when the system has no text for the code.
+ * \param code  A Win32 or Winsock error code (e.g. from WSAGetLastError()).
+ * \param text  Where the description is written (always NUL-terminated).
+ * \param size  Size of \p text in bytes; must be at least 1.
+ */
+void ovs_format_error(int code, char *text, size_t size);
+
+/**
+ * \brief Reports a failed call on stderr as `<call>() failed: <code> <text>`.
+ * \param call  Name of the function that failed, without parentheses.
+ * \param code  The error code it gave (WSAGetLastError(), GetLastError(), ...).
+ */
+void ovs_report_error(const char *call, int code);
+
+/**
+ * \brief Same as ovs_report_error() with the code from WSAGetLastError().
+ *
+ * Call it straight after the failing call: most Winsock calls overwrite the
+ * last error, even on success.
+ * \param call  Name of the Winsock function that failed.
+ */
+void ovs_report_wsa_error(const char *call);
+
+/**
+ * \brief Reports a bad command line: `error: <problem>` then the usage line.
+ * \param usage    The program's usage line, e.g. `usage: ch01_server <port>`.
+ * \param problem  What was wrong, in a few words.
+ * \return OVS_EXIT_USAGE, so that main() can `return ovs_usage_error(...)`.
+ */
+int ovs_usage_error(const char *usage, const char *problem);
+/** @} */
+
+/** \name Command-line parsing
+ *  @{ */
+
+/** What an ovs_option expects after its name. */
+enum ovs_option_kind {
+    OVS_OPTION_NUMBER, /**< A decimal number, optionally with a K or M suffix. */
+    OVS_OPTION_TEXT,   /**< Any text. */
+    OVS_OPTION_FLAG    /**< Nothing: its presence sets the target to 1. */
+};
+
+/** One `--name value` option a program accepts. */
+struct ovs_option {
+    const char *name;          /**< Full name including the dashes, e.g. `--size`. */
+    enum ovs_option_kind kind; /**< What follows the name. */
+    void *target;              /**< `unsigned long long *`, `const char **` or `int *`, by kind. */
+    unsigned long long min;    /**< Smallest accepted number (OVS_OPTION_NUMBER only). */
+    unsigned long long max;    /**< Largest accepted number (OVS_OPTION_NUMBER only). */
+};
+
+/**
+ * \brief Splits a command line into known options and positional arguments.
+ *
+ * Options may appear anywhere; the rest are positional and are stored in
+ * order. Anything wrong (an unknown option, a missing or bad value, too few
+ * or too many positional arguments) is reported with ovs_usage_error().
+ * \param argc         Argument count from main().
+ * \param argv         Argument vector from main().
+ * \param usage        The program's usage line.
+ * \param options      The options it accepts (may be NULL when \p n_options is 0).
+ * \param n_options    Number of entries in \p options.
+ * \param positional   Receives up to \p max_positional arguments; unused
+ *                     entries are left as they were (so they can hold defaults).
+ * \param min_positional  Fewest positional arguments accepted.
+ * \param max_positional  Most positional arguments accepted.
+ * \return 0 when the command line is good, otherwise OVS_EXIT_USAGE.
+ */
+int ovs_parse_args(int argc, char **argv, const char *usage,
+                   const struct ovs_option *options, size_t n_options,
+                   const char **positional, size_t min_positional, size_t max_positional);
+
+/**
+ * \brief Parses a decimal number with an optional binary suffix K or M.
+ * \param text  The text, e.g. `16M`, `1024` or `64K`.
+ * \param min   Smallest accepted value.
+ * \param max   Largest accepted value.
+ * \param value Receives the number on success.
+ * \return 0 when \p text is a number in [min, max], -1 otherwise.
+ */
+int ovs_parse_number(const char *text, unsigned long long min, unsigned long long max,
+                     unsigned long long *value);
+
+/**
+ * \brief Parses a TCP port number.
+ * \param text        The text to parse.
+ * \param allow_zero  Non-zero when 0 ("let the system choose") is accepted,
+ *                    which makes sense for a server and never for a client.
+ * \param port        Receives the port on success.
+ * \return 0 on success, -1 when \p text is not a port number in range.
+ */
+int ovs_parse_port(const char *text, int allow_zero, unsigned short *port);
+/** @} */
+
+/** \name Addresses and connections
+ *  @{ */
+
+/**
+ * \brief How a socket is made for a given address. Chapters pass their own
+ *        (for example one that calls WSASocket with chosen flags).
+ * \param address  The resolved address the socket is for.
+ * \return The new socket, or INVALID_SOCKET with the error left in
+ *         WSAGetLastError().
+ */
+typedef SOCKET (*ovs_socket_factory)(const struct addrinfo *address);
+
+/**
+ * \brief Resolves a host and port for TCP with getaddrinfo (IPv4 and IPv6).
+ * \param host     A name or numeric address; NULL with \p passive for "any".
+ * \param port     The port number.
+ * \param passive  Non-zero for an address to bind a listener to.
+ * \param result   Receives the list; release it with freeaddrinfo().
+ * \return 0 on success, otherwise the getaddrinfo error code (nothing printed).
+ */
+int ovs_resolve(const char *host, unsigned short port, int passive, struct addrinfo **result);
+
+/**
+ * \brief Formats an address as `127.0.0.1 port 50123` or `::1 port 50123`.
+ * \param address  The address (IPv4 or IPv6).
+ * \param text     Where the text is written; OVS_ADDRESS_TEXT_MAX bytes suffice.
+ * \param size     Size of \p text in bytes.
+ */
+void ovs_format_address(const struct sockaddr *address, char *text, size_t size);
+
+/**
+ * \brief Binds \p listener to \p address, listens, and announces the bound
+ *        address on stdout as `listening on <address> port <N>`, flushed at once.
+ *
+ * With port 0 the system picks a free port, and the announcement says which:
+ * tests and the walk-through read that line to find the server.
+ * \param listener  A fresh TCP socket of \p address's family.
+ * \param address   Where to listen.
+ * \return 0 on success, -1 after reporting the failed call.
+ */
+int ovs_bind_and_listen(SOCKET listener, const struct addrinfo *address);
+
+/**
+ * \brief Opens a listening TCP socket on the first usable address of a list.
+ * \param addresses  The list from ovs_resolve() (passive).
+ * \param make       How to create the socket; NULL means plain socket().
+ * \return The listening socket, or INVALID_SOCKET after reporting why.
+ */
+SOCKET ovs_listen(const struct addrinfo *addresses, ovs_socket_factory make);
+
+/**
+ * \brief Connects to the first address of a list that accepts the connection.
+ * \param addresses  The list from ovs_resolve().
+ * \param make       How to create each socket; NULL means plain socket().
+ * \return The connected socket, or INVALID_SOCKET after reporting the last
+ *         failure (e.g. `connect() failed: 10061 ...`).
+ */
+SOCKET ovs_connect(const struct addrinfo *addresses, ovs_socket_factory make);
+
+/**
+ * \brief Sends all of a buffer on a blocking socket, looping over partial sends.
+ * \param s       A connected blocking socket.
+ * \param data    The bytes to send.
+ * \param length  How many bytes.
+ * \return 0 when everything was sent, -1 after reporting the failed call.
+ */
+int ovs_send_all(SOCKET s, const char *data, size_t length);
+
+/**
+ * \brief Receives exactly \p length bytes on a blocking socket, or fewer if the
+ *        peer closes its side first.
+ * \param s       A connected blocking socket.
+ * \param data    Where the bytes go.
+ * \param length  How many bytes are wanted.
+ * \return The number of bytes received (less than \p length only when the
+ *         peer closed first), or -1 after reporting the failed call.
+ */
+long long ovs_recv_exactly(SOCKET s, char *data, size_t length);
+/** @} */
+
+/** \name The message format
+ *  @{ */
+
+/**
+ * \brief Writes a body length as the 4-byte big-endian message header.
+ * \param length  Body length in bytes.
+ * \param header  Receives OVS_HEADER_SIZE bytes.
+ */
+void ovs_encode_length(uint32_t length, unsigned char header[OVS_HEADER_SIZE]);
+
+/**
+ * \brief Reads the body length from a 4-byte big-endian message header.
+ * \param header  OVS_HEADER_SIZE bytes as received.
+ * \return The body length.
+ */
+uint32_t ovs_decode_length(const unsigned char header[OVS_HEADER_SIZE]);
+
+/**
+ * \brief Adds bytes to a running 32-bit FNV-1a checksum.
+ * \param state   OVS_CHECKSUM_INIT, or the value returned by the previous call.
+ * \param data    The bytes.
+ * \param length  How many bytes.
+ * \return The new running checksum.
+ */
+uint32_t ovs_checksum_update(uint32_t state, const void *data, size_t length);
+
+/**
+ * \brief Fills a buffer with the printable test pattern used for generated
+ *        messages (`0123456789abcdefghijklmnopqrstuvwxyz` repeated).
+ * \param data    Where the pattern goes.
+ * \param length  How many bytes to write.
+ * \param offset  Position of data[0] within the whole message, so a message
+ *                can be generated in pieces.
+ */
+void ovs_fill_pattern(char *data, size_t length, unsigned long long offset);
+
+/**
+ * \brief Builds the body a client sends: its message text, or, when
+ *        \p generated_size is non-zero, that many bytes of ovs_fill_pattern().
+ * \param text            The message text (used when \p generated_size is 0).
+ * \param generated_size  Size of a generated message, or 0.
+ * \param length          Receives the body length.
+ * \return A malloc'ed buffer the caller frees, or NULL (reported) when out of memory.
+ */
+char *ovs_make_body(const char *text, unsigned long long generated_size, size_t *length);
+
+/** What a receiver knows about a message: length, checksum and its start. */
+struct ovs_digest {
+    unsigned long long length;           /**< Bytes seen so far. */
+    uint32_t checksum;                   /**< FNV-1a of those bytes. */
+    size_t preview_length;               /**< Bytes kept in \ref preview. */
+    char preview[OVS_PREVIEW_MAX + 1];   /**< The first bytes, NUL-terminated. */
+};
+
+/**
+ * \brief Starts an empty digest.
+ * \param digest  The digest to reset.
+ */
+void ovs_digest_init(struct ovs_digest *digest);
+
+/**
+ * \brief Adds received bytes to a digest.
+ * \param digest  The digest.
+ * \param data    The bytes, in the order they arrived.
+ * \param length  How many bytes.
+ */
+void ovs_digest_add(struct ovs_digest *digest, const char *data, size_t length);
+
+/**
+ * \brief Writes the reply text for a digest: `received <N> bytes, checksum <hex>`.
+ * \param digest  The digest of the whole message.
+ * \param text    Where the text goes.
+ * \param size    Size of \p text in bytes (64 is plenty).
+ */
+void ovs_digest_reply(const struct ovs_digest *digest, char *text, size_t size);
+
+/**
+ * \brief Prints `received <N> bytes, checksum <hex>: "<preview>"` on stdout.
+ *
+ * Non-printable bytes show as `.`, and a message longer than the preview
+ * ends in `...`. The body is never printed with a bare `%s`: it carries no
+ * terminating NUL.
+ * \param digest  The digest of the whole message.
+ */
+void ovs_print_received(const struct ovs_digest *digest);
+
+/**
+ * \brief Sends a whole message (header and body) on a blocking socket.
+ * \param s       A connected blocking socket.
+ * \param body    The body.
+ * \param length  Body length; at most OVS_MAX_MESSAGE.
+ * \return 0 on success, -1 after reporting the failure.
+ */
+int ovs_send_message(SOCKET s, const char *body, size_t length);
+
+/**
+ * \brief The server's side of the exchange after a message has arrived:
+ *        sends the reply for \p digest on a blocking socket and says so.
+ * \param s       The connected socket the message came on.
+ * \param digest  The digest of the whole message.
+ * \return 0 on success, -1 after reporting the failure.
+ */
+int ovs_send_reply(SOCKET s, const struct ovs_digest *digest);
+
+/**
+ * \brief The client's side after sending: receives the server's reply on a
+ *        blocking socket, prints it, and checks it against what was sent.
+ * \param s     The connected socket.
+ * \param body  The body that was sent.
+ * \param length  Its length.
+ * \return OVS_EXIT_OK when the reply matches, otherwise OVS_EXIT_FAILURE
+ *         (reported on stderr).
+ */
+int ovs_receive_and_check_reply(SOCKET s, const char *body, size_t length);
+/** @} */
+
+#endif /* OVS_H */

@@ -1,0 +1,709 @@
+/*
+ * pairtest - runs a chapter's server and client against each other and checks
+ * what they print and return. Every chapter test and the walk-through use it.
+ *
+ * It is a Windows program on purpose: the same tests run natively on Windows
+ * and, through CMake's cross-compiling emulator, under Wine.
+ *
+ * Usage:
+ *   pairtest [checks] -- SERVER [args] -- CLIENT [args] [-- CLIENT [args] ...]
+ *   pairtest [checks] -- PROGRAM [args]            (one program, no server)
+ *
+ * The server is started first; pairtest waits (without sleeping) until it
+ * prints "listening on <address> port <N>", then runs the clients one after
+ * another. In client arguments, {host} and {port} become the server's address
+ * and port, and {refused_port} a port that is bound but not listening, so a
+ * connection to it is refused. Program names without a path are looked up
+ * next to pairtest.exe. Whatever happens, the server is stopped before exit.
+ *
+ * Checks (TEXT is matched as a substring of one output line; the lines that
+ * match a stream's checks must come in the order the checks are given):
+ *   --server-exit N / --client-exit N   expected exit codes (default 0)
+ *   --server-out TEXT / --server-err TEXT   a line of the server's stdout/stderr
+ *   --client-out TEXT / --client-err TEXT   ... of every client's stdout/stderr
+ *   --server-not TEXT / --client-not TEXT   no line of stdout or stderr has TEXT
+ *   --server-count TEXT N               exactly N server stdout lines have TEXT
+ *   --exit, --out, --err, --not          the same for a lone program
+ * Other options:
+ *   --release-on TEXT  give the client an open stdin, and write one line to it
+ *                      when the server prints a line containing TEXT (the
+ *                      test peer's "wait" step blocks on it)
+ *   --timeout SECONDS  for the whole run (default 30)
+ *   --brief            print only the checks that failed (for the walk-through)
+ *   --transcript FILE  also write what each program printed, as a reader would
+ *                      see it in two terminals, to FILE
+ *
+ * Exit code: 0 when every check passed, 1 when any failed, 2 on bad usage.
+ */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CHECKS 64
+#define MAX_CLIENTS 16
+#define MAX_ARGS 64
+
+enum check_kind { CHECK_OUT, CHECK_ERR, CHECK_NOT, CHECK_COUNT };
+
+struct check {
+    int on_server;
+    enum check_kind kind;
+    const char *text;
+    long count;
+};
+
+/* One output stream of a child, filled by its own reader thread. */
+struct stream {
+    HANDLE pipe;
+    HANDLE thread;
+    HANDLE changed; /* set whenever new bytes arrive, or at end of stream */
+    CRITICAL_SECTION lock;
+    char *data;
+    size_t length, capacity;
+};
+
+struct program {
+    const char *label;
+    char **argv;
+    int argc;
+    PROCESS_INFORMATION process;
+    HANDLE stdin_write; /* only with --release-on */
+    struct stream out, err;
+    DWORD exit_code;
+    int started, finished;
+};
+
+static struct check checks[MAX_CHECKS];
+static int n_checks;
+static int failures;
+static int n_passed;
+static int brief; /* --brief: print only failed checks */
+
+static void verdict(int ok, const char *what, const char *detail)
+{
+    if (!ok || !brief)
+        printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail ? ": " : "", detail ? detail : "");
+    if (ok)
+        n_passed++;
+    else
+        failures++;
+}
+
+static void *checked_realloc(void *p, size_t size)
+{
+    void *q = realloc(p, size);
+    if (q == NULL) {
+        fprintf(stderr, "pairtest: out of memory\n");
+        exit(1);
+    }
+    return q;
+}
+
+static DWORD WINAPI read_stream(LPVOID arg)
+{
+    struct stream *s = (struct stream *)arg;
+    char buffer[4096];
+    DWORD n;
+    /* ReadFile fails with ERROR_BROKEN_PIPE once every writer has closed. */
+    while (ReadFile(s->pipe, buffer, sizeof buffer, &n, NULL) && n > 0) {
+        DWORD i;
+        EnterCriticalSection(&s->lock);
+        if (s->length + n + 1 > s->capacity) {
+            s->capacity = (s->length + n + 1) * 2;
+            s->data = (char *)checked_realloc(s->data, s->capacity);
+        }
+        /* Console output uses CRLF; keep plain LF so lines compare simply. */
+        for (i = 0; i < n; i++)
+            if (buffer[i] != '\r')
+                s->data[s->length++] = buffer[i];
+        s->data[s->length] = '\0';
+        LeaveCriticalSection(&s->lock);
+        SetEvent(s->changed);
+    }
+    SetEvent(s->changed);
+    return 0;
+}
+
+/* Returns a malloc'ed copy of everything the stream has received so far. */
+static char *stream_snapshot(struct stream *s)
+{
+    char *copy;
+    EnterCriticalSection(&s->lock);
+    copy = (char *)checked_realloc(NULL, s->length + 1);
+    memcpy(copy, s->data ? s->data : "", s->length);
+    copy[s->length] = '\0';
+    LeaveCriticalSection(&s->lock);
+    return copy;
+}
+
+/* Appends one argument to a command line, quoted the way the C runtime's
+   argument parser reads it back. */
+static void append_argument(char *line, size_t size, const char *arg)
+{
+    size_t len = strlen(line);
+    const char *p;
+    int needs_quotes = arg[0] == '\0' || strpbrk(arg, " \t\"") != NULL;
+
+    if (len > 0 && len + 1 < size)
+        line[len++] = ' ';
+    if (needs_quotes && len + 1 < size)
+        line[len++] = '"';
+    for (p = arg; *p != '\0'; p++) {
+        size_t backslashes = 0;
+        while (*p == '\\') {
+            backslashes++;
+            p++;
+        }
+        if (*p == '\0' || *p == '"') {
+            /* Backslashes before a quote (or before our closing quote) are doubled. */
+            size_t k, count = needs_quotes || *p == '"' ? backslashes * 2 : backslashes;
+            for (k = 0; k < count && len + 1 < size; k++)
+                line[len++] = '\\';
+            if (*p == '\0')
+                break;
+            if (len + 2 < size) {
+                line[len++] = '\\';
+                line[len++] = '"';
+            }
+        } else {
+            size_t k;
+            for (k = 0; k < backslashes && len + 1 < size; k++)
+                line[len++] = '\\';
+            if (len + 1 < size)
+                line[len++] = *p;
+        }
+    }
+    if (needs_quotes && len + 1 < size)
+        line[len++] = '"';
+    line[len] = '\0';
+}
+
+/* A bare program name means "the .exe next to pairtest". */
+static void program_path(const char *name, char *path, size_t size)
+{
+    char *slash;
+    if (strchr(name, '\\') != NULL || strchr(name, '/') != NULL) {
+        snprintf(path, size, "%s", name);
+        return;
+    }
+    if (GetModuleFileNameA(NULL, path, (DWORD)size) == 0 || (slash = strrchr(path, '\\')) == NULL) {
+        snprintf(path, size, "%s.exe", name);
+        return;
+    }
+    snprintf(slash + 1, size - (size_t)(slash + 1 - path), "%s.exe", name);
+}
+
+static int make_pipe(HANDLE *read_end, HANDLE *write_end)
+{
+    SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+    if (!CreatePipe(read_end, write_end, &inherit, 0))
+        return -1;
+    /* Only the child's end is inherited. */
+    SetHandleInformation(*read_end, HANDLE_FLAG_INHERIT, 0);
+    return 0;
+}
+
+static void init_stream(struct stream *s)
+{
+    memset(s, 0, sizeof *s);
+    InitializeCriticalSection(&s->lock);
+    s->changed = CreateEventA(NULL, FALSE, FALSE, NULL);
+}
+
+static int start_program(struct program *p, int with_stdin)
+{
+    char path[MAX_PATH * 2], line[32768] = "";
+    STARTUPINFOA startup;
+    HANDLE out_write, err_write, in_read;
+    SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+    int i;
+    BOOL ok;
+
+    init_stream(&p->out);
+    init_stream(&p->err);
+    program_path(p->argv[0], path, sizeof path);
+    append_argument(line, sizeof line, path);
+    for (i = 1; i < p->argc; i++)
+        append_argument(line, sizeof line, p->argv[i]);
+
+    if (make_pipe(&p->out.pipe, &out_write) != 0 || make_pipe(&p->err.pipe, &err_write) != 0) {
+        fprintf(stderr, "pairtest: CreatePipe failed: %lu\n", (unsigned long)GetLastError());
+        return -1;
+    }
+    if (with_stdin) {
+        if (!CreatePipe(&in_read, &p->stdin_write, &inherit, 0)) {
+            fprintf(stderr, "pairtest: CreatePipe failed: %lu\n", (unsigned long)GetLastError());
+            return -1;
+        }
+        SetHandleInformation(p->stdin_write, HANDLE_FLAG_INHERIT, 0);
+    } else {
+        in_read = CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+                              OPEN_EXISTING, 0, NULL);
+    }
+    memset(&startup, 0, sizeof startup);
+    startup.cb = sizeof startup;
+    startup.dwFlags = STARTF_USESTDHANDLES;
+    startup.hStdInput = in_read;
+    startup.hStdOutput = out_write;
+    startup.hStdError = err_write;
+    ok = CreateProcessA(path, line, NULL, NULL, TRUE, 0, NULL, NULL, &startup, &p->process);
+    /* Close our copies of the child's ends at once: the pipes then report
+       end-of-file when the child exits, and no later child inherits them. */
+    CloseHandle(out_write);
+    CloseHandle(err_write);
+    if (in_read != INVALID_HANDLE_VALUE)
+        CloseHandle(in_read);
+    if (!ok) {
+        char detail[MAX_PATH * 2 + 64];
+        snprintf(detail, sizeof detail, "%s (CreateProcess error %lu)", path,
+                 (unsigned long)GetLastError());
+        verdict(0, "start program", detail);
+        CloseHandle(p->out.pipe);
+        CloseHandle(p->err.pipe);
+        return -1;
+    }
+    p->started = 1;
+    p->out.thread = CreateThread(NULL, 0, read_stream, &p->out, 0, NULL);
+    p->err.thread = CreateThread(NULL, 0, read_stream, &p->err, 0, NULL);
+    return 0;
+}
+
+static DWORD remaining_ms(ULONGLONG deadline)
+{
+    ULONGLONG now = GetTickCount64();
+    return now >= deadline ? 0 : (DWORD)(deadline - now);
+}
+
+/* Waits for the program to exit by the deadline; kills it otherwise.
+   Returns 1 when it exited by itself. */
+static int finish_program(struct program *p, ULONGLONG deadline)
+{
+    int exited = 1;
+    if (!p->started || p->finished)
+        return 1;
+    if (WaitForSingleObject(p->process.hProcess, remaining_ms(deadline)) != WAIT_OBJECT_0) {
+        exited = 0;
+        TerminateProcess(p->process.hProcess, 99);
+        WaitForSingleObject(p->process.hProcess, 5000);
+    }
+    GetExitCodeProcess(p->process.hProcess, &p->exit_code);
+    /* The readers end when the pipes close; a grandchild holding a pipe
+       must not hang us, hence the bound. */
+    WaitForSingleObject(p->out.thread, 5000);
+    WaitForSingleObject(p->err.thread, 5000);
+    if (p->stdin_write != NULL)
+        CloseHandle(p->stdin_write);
+    p->stdin_write = NULL;
+    p->finished = 1;
+    return exited;
+}
+
+/* Finds "listening on <address> port <N>" in the text. */
+static int find_listening_line(const char *text, char *host, size_t host_size, char *port,
+                               size_t port_size)
+{
+    const char *line = strstr(text, "listening on ");
+    const char *end, *port_word;
+    size_t n;
+    if (line == NULL || (end = strchr(line, '\n')) == NULL)
+        return 0; /* not there yet, or not a whole line yet */
+    line += strlen("listening on ");
+    port_word = strstr(line, " port ");
+    if (port_word == NULL || port_word > end)
+        return 0;
+    n = (size_t)(port_word - line);
+    if (n >= host_size)
+        n = host_size - 1;
+    memcpy(host, line, n);
+    host[n] = '\0';
+    port_word += strlen(" port ");
+    n = strspn(port_word, "0123456789");
+    if (n == 0 || n >= port_size)
+        return 0;
+    memcpy(port, port_word, n);
+    port[n] = '\0';
+    return 1;
+}
+
+static int line_has(const char *line_start, size_t line_length, const char *text)
+{
+    size_t n = strlen(text), i;
+    if (n > line_length)
+        return 0;
+    for (i = 0; i + n <= line_length; i++)
+        if (memcmp(line_start + i, text, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Applies the checks of one kind of program to one program's output. */
+static void apply_checks(struct program *p, int on_server)
+{
+    char *out = stream_snapshot(&p->out), *err = stream_snapshot(&p->err);
+    const char *out_cursor = out, *err_cursor = err;
+    char what[512];
+    int i;
+
+    for (i = 0; i < n_checks; i++) {
+        const struct check *c = &checks[i];
+        if (c->on_server != on_server)
+            continue;
+        if (c->kind == CHECK_OUT || c->kind == CHECK_ERR) {
+            const char **cursor = c->kind == CHECK_OUT ? &out_cursor : &err_cursor;
+            const char *line = *cursor;
+            int found = 0;
+            while (*line != '\0') {
+                const char *end = strchr(line, '\n');
+                size_t n = end ? (size_t)(end - line) : strlen(line);
+                if (line_has(line, n, c->text)) {
+                    found = 1;
+                    *cursor = end ? end + 1 : line + n;
+                    break;
+                }
+                line += end ? n + 1 : n;
+            }
+            snprintf(what, sizeof what, "%s %s has a line with \"%s\"", p->label,
+                     c->kind == CHECK_OUT ? "stdout" : "stderr", c->text);
+            verdict(found, what, found ? NULL : "not found (in this order)");
+        } else if (c->kind == CHECK_NOT) {
+            int found = strstr(out, c->text) != NULL || strstr(err, c->text) != NULL;
+            snprintf(what, sizeof what, "%s never prints \"%s\"", p->label, c->text);
+            verdict(!found, what, found ? "it did" : NULL);
+        } else {
+            long count = 0;
+            const char *line = out;
+            char detail[64];
+            while (*line != '\0') {
+                const char *end = strchr(line, '\n');
+                size_t n = end ? (size_t)(end - line) : strlen(line);
+                if (line_has(line, n, c->text))
+                    count++;
+                line += end ? n + 1 : n;
+            }
+            snprintf(what, sizeof what, "%s prints \"%s\" on exactly %ld line(s)", p->label,
+                     c->text, c->count);
+            snprintf(detail, sizeof detail, "it did on %ld", count);
+            verdict(count == c->count, what, count == c->count ? NULL : detail);
+        }
+    }
+    free(out);
+    free(err);
+}
+
+static void print_block(FILE *f, const char *prefix, const char *text)
+{
+    const char *line = text;
+    while (*line != '\0') {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        fprintf(f, "%s%.*s\n", prefix, (int)n, line);
+        line += end ? n + 1 : n;
+    }
+}
+
+/* Shows a program's run as a reader would see it in its own terminal. */
+static void show_program(FILE *f, struct program *p)
+{
+    char *out = stream_snapshot(&p->out), *err = stream_snapshot(&p->err);
+    int i;
+    fprintf(f, "--- %s ---\n>", p->label);
+    for (i = 0; i < p->argc; i++)
+        fprintf(f, strpbrk(p->argv[i], " \t") != NULL || p->argv[i][0] == '\0' ? " \"%s\"" : " %s",
+                p->argv[i]);
+    fprintf(f, "\n");
+    print_block(f, "", out);
+    print_block(f, "", err);
+    if (p->exit_code != 0)
+        fprintf(f, "(exit code %lu)\n", (unsigned long)p->exit_code);
+    free(out);
+    free(err);
+}
+
+static void check_exit(struct program *p, long expected)
+{
+    char what[160], detail[64];
+    snprintf(what, sizeof what, "%s exits with %ld", p->label, expected);
+    snprintf(detail, sizeof detail, "it exited with %lu", (unsigned long)p->exit_code);
+    verdict(p->exit_code == (DWORD)expected, what, p->exit_code == (DWORD)expected ? NULL : detail);
+}
+
+/* Binds a socket to a free loopback port without listening: connecting to
+   that port is refused, and keeping it bound stops anyone else taking it. */
+static SOCKET bind_refusing_port(char *port, size_t size)
+{
+    struct sockaddr_in address;
+    int length = (int)sizeof address;
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        return s;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&address, sizeof address) == SOCKET_ERROR ||
+        getsockname(s, (struct sockaddr *)&address, &length) == SOCKET_ERROR) {
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    snprintf(port, size, "%u", (unsigned)ntohs(address.sin_port));
+    return s;
+}
+
+static char *substitute(const char *arg, const char *host, const char *port,
+                        const char *refused_port)
+{
+    static const char *names[3] = {"{host}", "{port}", "{refused_port}"};
+    const char *values[3];
+    size_t size = strlen(arg) + 1;
+    char *result;
+    int i;
+
+    values[0] = host;
+    values[1] = port;
+    values[2] = refused_port;
+    for (i = 0; i < 3; i++)
+        size += strlen(values[i]) * 4;
+    result = (char *)checked_realloc(NULL, size);
+    result[0] = '\0';
+    while (*arg != '\0') {
+        int matched = 0;
+        for (i = 0; i < 3; i++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(arg, names[i], n) == 0) {
+                strcat(result, values[i]);
+                arg += n;
+                matched = 1;
+                break;
+            }
+        }
+        if (!matched) {
+            size_t len = strlen(result);
+            result[len] = *arg++;
+            result[len + 1] = '\0';
+        }
+    }
+    return result;
+}
+
+static int usage(const char *problem)
+{
+    fprintf(stderr, "pairtest: %s\nusage: pairtest [checks] -- SERVER [args] -- CLIENT [args] "
+                    "[-- CLIENT [args] ...]\n       pairtest [checks] -- PROGRAM [args]\n",
+            problem);
+    return 2;
+}
+
+static int add_check(int on_server, enum check_kind kind, const char *text, long count)
+{
+    if (n_checks == MAX_CHECKS)
+        return -1;
+    checks[n_checks].on_server = on_server;
+    checks[n_checks].kind = kind;
+    checks[n_checks].text = text;
+    checks[n_checks].count = count;
+    n_checks++;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct program programs[MAX_CLIENTS + 1];
+    int n_programs = 0, i, server_mode;
+    long server_exit = 0, client_exit = 0, timeout_seconds = 30;
+    const char *transcript = NULL, *release_on = NULL;
+    char host[128] = "", port[16] = "", refused_port[16] = "0";
+    ULONGLONG deadline;
+    SOCKET refusing = INVALID_SOCKET;
+    WSADATA wsa;
+
+    memset(programs, 0, sizeof programs);
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *opt = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        int server_side = strncmp(opt, "--server-", 9) == 0;
+        const char *tail = server_side ? opt + 9 : strncmp(opt, "--client-", 9) == 0 ? opt + 9 : opt + 2;
+        if (strcmp(opt, "--brief") == 0) {
+            brief = 1;
+            continue;
+        }
+        if (value == NULL)
+            return usage("an option needs a value");
+        i++;
+        if (strcmp(opt, "--timeout") == 0)
+            timeout_seconds = strtol(value, NULL, 10);
+        else if (strcmp(opt, "--transcript") == 0)
+            transcript = value;
+        else if (strcmp(opt, "--release-on") == 0)
+            release_on = value;
+        else if (strcmp(tail, "exit") == 0)
+            *(server_side ? &server_exit : &client_exit) = strtol(value, NULL, 10);
+        else if (strcmp(tail, "out") == 0)
+            add_check(server_side, CHECK_OUT, value, 0);
+        else if (strcmp(tail, "err") == 0)
+            add_check(server_side, CHECK_ERR, value, 0);
+        else if (strcmp(tail, "not") == 0)
+            add_check(server_side, CHECK_NOT, value, 0);
+        else if (strcmp(tail, "count") == 0 && i + 1 < argc)
+            add_check(server_side, CHECK_COUNT, value, strtol(argv[++i], NULL, 10));
+        else
+            return usage("unknown option");
+    }
+    /* Split the rest at each "--" into programs. */
+    while (i < argc && strcmp(argv[i], "--") == 0) {
+        int start = ++i;
+        if (n_programs == MAX_CLIENTS + 1)
+            return usage("too many programs");
+        while (i < argc && strcmp(argv[i], "--") != 0)
+            i++;
+        if (i == start)
+            return usage("a program is missing after --");
+        programs[n_programs].argv = argv + start;
+        programs[n_programs].argc = i - start;
+        n_programs++;
+    }
+    if (n_programs == 0)
+        return usage("no program given");
+    if (timeout_seconds <= 0)
+        return usage("--timeout needs a positive number");
+    server_mode = n_programs > 1;
+    deadline = GetTickCount64() + (ULONGLONG)timeout_seconds * 1000u;
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+        return usage("WSAStartup failed");
+    refusing = bind_refusing_port(refused_port, sizeof refused_port);
+
+    if (server_mode) {
+        struct program *server = &programs[0];
+        server->label = "server";
+        if (start_program(server, 0) == 0) {
+            /* Wait for the server's own announcement: no guessing with sleeps. */
+            HANDLE waits[2];
+            char *out = NULL;
+            int found = 0;
+            waits[0] = server->out.changed;
+            waits[1] = server->process.hProcess;
+            for (;;) {
+                DWORD w;
+                free(out);
+                out = stream_snapshot(&server->out);
+                found = find_listening_line(out, host, sizeof host, port, sizeof port);
+                if (found)
+                    break;
+                w = WaitForMultipleObjects(2, waits, FALSE, remaining_ms(deadline));
+                if (w == WAIT_OBJECT_0 + 1) {
+                    /* It exited; its last output may still be in the pipe. */
+                    WaitForSingleObject(server->out.thread, 5000);
+                    free(out);
+                    out = stream_snapshot(&server->out);
+                    found = find_listening_line(out, host, sizeof host, port, sizeof port);
+                    break;
+                }
+                if (w != WAIT_OBJECT_0)
+                    break;
+            }
+            free(out);
+            verdict(found, "server announced its port", found ? NULL : "no \"listening on\" line");
+            if (found) {
+                for (i = 1; i < n_programs; i++) {
+                    struct program *client = &programs[i];
+                    int k;
+                    char **args = (char **)checked_realloc(NULL, sizeof(char *) * (size_t)client->argc);
+                    for (k = 0; k < client->argc; k++)
+                        args[k] = substitute(client->argv[k], host, port, refused_port);
+                    client->argv = args;
+                    client->label = n_programs > 2 ? "client (each)" : "client";
+                    if (start_program(client, release_on != NULL) != 0)
+                        break;
+                    if (release_on != NULL) {
+                        /* Release the client once the server prints the line. */
+                        HANDLE w2[2];
+                        int released = 0;
+                        w2[0] = server->out.changed;
+                        w2[1] = client->process.hProcess;
+                        while (!released) {
+                            char *now = stream_snapshot(&server->out);
+                            DWORD w;
+                            if (strstr(now, release_on) != NULL) {
+                                DWORD written;
+                                WriteFile(client->stdin_write, "go\n", 3, &written, NULL);
+                                released = 1;
+                            }
+                            free(now);
+                            if (released)
+                                break;
+                            w = WaitForMultipleObjects(2, w2, FALSE, remaining_ms(deadline));
+                            if (w != WAIT_OBJECT_0)
+                                break;
+                        }
+                        verdict(released, "server printed the release line", released ? NULL : release_on);
+                    }
+                    if (!finish_program(client, deadline))
+                        verdict(0, "client finished in time", "it was stopped");
+                }
+            }
+        }
+        if (!finish_program(server, deadline))
+            verdict(0, "server finished in time", "it was stopped");
+    } else {
+        int k;
+        char **args = (char **)checked_realloc(NULL, sizeof(char *) * (size_t)programs[0].argc);
+        for (k = 0; k < programs[0].argc; k++)
+            args[k] = substitute(programs[0].argv[k], host, port, refused_port);
+        programs[0].argv = args;
+        programs[0].label = "program";
+        if (start_program(&programs[0], 0) == 0 && !finish_program(&programs[0], deadline))
+            verdict(0, "program finished in time", "it was stopped");
+    }
+    if (refusing != INVALID_SOCKET)
+        closesocket(refusing);
+
+    /* What each program printed, then the checks. */
+    for (i = 0; i < n_programs; i++)
+        if (programs[i].started)
+            show_program(stdout, &programs[i]);
+    if (transcript != NULL) {
+        FILE *f = fopen(transcript, "w");
+        if (f == NULL) {
+            verdict(0, "write transcript", transcript);
+        } else {
+            for (i = 0; i < n_programs; i++)
+                if (programs[i].started) {
+                    if (i > 0)
+                        fprintf(f, "\n");
+                    show_program(f, &programs[i]);
+                }
+            fclose(f);
+        }
+    }
+    if (!brief)
+        printf("--- checks ---\n");
+    if (server_mode) {
+        if (programs[0].started) {
+            check_exit(&programs[0], server_exit);
+            apply_checks(&programs[0], 1);
+        }
+        for (i = 1; i < n_programs; i++)
+            if (programs[i].started) {
+                check_exit(&programs[i], client_exit);
+                apply_checks(&programs[i], 0);
+            }
+    } else if (programs[0].started) {
+        check_exit(&programs[0], client_exit);
+        apply_checks(&programs[0], 0);
+    }
+    for (i = 1; server_mode && i < n_programs; i++)
+        if (!programs[i].started) {
+            verdict(0, "every client ran", "a client was never started");
+            break;
+        }
+    printf("pairtest: %d passed, %d failed\n", n_passed, failures);
+    WSACleanup();
+    return failures == 0 ? 0 : 1;
+}
