@@ -221,6 +221,37 @@ SOCKET ovs_listen(const struct addrinfo *addresses, ovs_socket_factory make);
 SOCKET ovs_connect(const struct addrinfo *addresses, ovs_socket_factory make);
 
 /**
+ * \brief Everything a server does before its first accept(): checks the port
+ *        (0 allowed), starts Winsock, resolves \p address and opens the
+ *        listener, which announces `listening on <address> port <N>`.
+ * \param usage       The program's usage line, for a bad port or address.
+ * \param port_text   The port as typed.
+ * \param address     Where to listen, e.g. `127.0.0.1` or `::1`.
+ * \param make        How to create the socket; NULL means plain socket().
+ * \param listener    Receives the listening socket on success.
+ * \return 0 on success (Winsock is then started: call ovs_winsock_stop() at
+ *         the end); otherwise the exit code to return from main(), after
+ *         everything was reported and released.
+ */
+int ovs_start_server(const char *usage, const char *port_text, const char *address,
+                     ovs_socket_factory make, SOCKET *listener);
+
+/**
+ * \brief Everything a client does before its first send(): checks the port
+ *        (1-65535), starts Winsock, resolves \p host, connects, and prints
+ *        `connected to <address> port <N>`.
+ * \param usage       The program's usage line, for a bad port or host.
+ * \param host        The server's name or address.
+ * \param port_text   The port as typed.
+ * \param make        How to create the socket; NULL means plain socket().
+ * \param s           Receives the connected socket on success.
+ * \return 0 on success (call ovs_winsock_stop() at the end); otherwise the
+ *         exit code to return from main(), after everything was reported.
+ */
+int ovs_start_client(const char *usage, const char *host, const char *port_text,
+                     ovs_socket_factory make, SOCKET *s);
+
+/**
  * \brief Sends all of a buffer on a blocking socket, looping over partial sends.
  * \param s       A connected blocking socket.
  * \param data    The bytes to send.

@@ -159,3 +159,64 @@ long long ovs_recv_exactly(SOCKET s, char *data, size_t length)
     return (long long)received;
 }
 // [recv_exactly]
+
+int ovs_start_server(const char *usage, const char *port_text, const char *address,
+                     ovs_socket_factory make, SOCKET *listener)
+{
+    struct addrinfo *addresses = NULL;
+    unsigned short port;
+    int rc;
+
+    if (ovs_parse_port(port_text, 1, &port) != 0)
+        return ovs_usage_error(usage, "port must be a number from 0 to 65535");
+    if (ovs_winsock_start() != 0)
+        return OVS_EXIT_FAILURE;
+    rc = ovs_resolve(address, port, 1, &addresses);
+    if (rc != 0) {
+        ovs_report_error("getaddrinfo", rc);
+        ovs_winsock_stop();
+        return ovs_usage_error(usage, "cannot listen on that address");
+    }
+    *listener = ovs_listen(addresses, make);
+    freeaddrinfo(addresses);
+    if (*listener == INVALID_SOCKET) {
+        ovs_winsock_stop();
+        return OVS_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+int ovs_start_client(const char *usage, const char *host, const char *port_text,
+                     ovs_socket_factory make, SOCKET *s)
+{
+    struct addrinfo *addresses = NULL;
+    struct sockaddr_storage peer;
+    int peer_length = (int)sizeof peer;
+    char text[OVS_ADDRESS_TEXT_MAX];
+    unsigned short port;
+    int rc;
+
+    if (ovs_parse_port(port_text, 0, &port) != 0)
+        return ovs_usage_error(usage, "port must be a number from 1 to 65535");
+    if (ovs_winsock_start() != 0)
+        return OVS_EXIT_FAILURE;
+    rc = ovs_resolve(host, port, 0, &addresses);
+    if (rc != 0) {
+        ovs_report_error("getaddrinfo", rc);
+        ovs_winsock_stop();
+        return ovs_usage_error(usage, "unknown host");
+    }
+    *s = ovs_connect(addresses, make);
+    freeaddrinfo(addresses);
+    if (*s == INVALID_SOCKET) {
+        ovs_winsock_stop();
+        return OVS_EXIT_FAILURE;
+    }
+    /* Say where we really are connected: a name may have several addresses. */
+    if (getpeername(*s, (struct sockaddr *)&peer, &peer_length) == 0) {
+        ovs_format_address((const struct sockaddr *)&peer, text, sizeof text);
+        printf("connected to %s\n", text);
+        fflush(stdout);
+    }
+    return 0;
+}

@@ -132,30 +132,16 @@ static int run_step(SOCKET *s, const char *step, unsigned long long *offset,
 
 int main(int argc, char **argv)
 {
-    struct addrinfo *server = NULL;
     struct ovs_digest sent;
     unsigned long long offset = 0;
-    unsigned short port;
     SOCKET s;
     int i, status = OVS_EXIT_OK;
 
     if (argc < 4)
         return ovs_usage_error(usage, "missing arguments");
-    if (ovs_parse_port(argv[2], 0, &port) != 0)
-        return ovs_usage_error(usage, "bad port");
-    if (ovs_winsock_start() != 0)
-        return OVS_EXIT_FAILURE;
-    if (ovs_resolve(argv[1], port, 0, &server) != 0) {
-        ovs_winsock_stop();
-        return ovs_usage_error(usage, "unknown host");
-    }
-    s = ovs_connect(server, NULL);
-    freeaddrinfo(server);
-    if (s == INVALID_SOCKET) {
-        ovs_winsock_stop();
-        return OVS_EXIT_FAILURE;
-    }
-    printf("connected\n");
+    status = ovs_start_client(usage, argv[1], argv[2], NULL, &s);
+    if (status != 0)
+        return status;
     ovs_digest_init(&sent);
     for (i = 3; i < argc && status == OVS_EXIT_OK; i++) {
         int rc;

@@ -23,8 +23,6 @@ int main(int argc, char **argv)
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
     };
-    struct addrinfo *server = NULL;
-    unsigned short port;
     char *body;
     size_t length;
     SOCKET s;
@@ -33,39 +31,24 @@ int main(int argc, char **argv)
     rc = ovs_parse_args(argc, argv, usage, options, 1, args, 2, 3);
     if (rc != 0)
         return rc;
-    if (ovs_parse_port(args[1], 0, &port) != 0)
-        return ovs_usage_error(usage, "port must be a number from 1 to 65535");
-    if (ovs_winsock_start() != 0)
-        return OVS_EXIT_FAILURE;
-    rc = ovs_resolve(args[0], port, 0, &server);
-    if (rc != 0) {
-        ovs_report_error("getaddrinfo", rc);
-        ovs_winsock_stop();
-        return ovs_usage_error(usage, "unknown host");
-    }
-
     // [connect]
-    /* connect() blocks until the server's system accepts the connection
-       (not until the server program calls accept()), or until it fails. */
-    s = ovs_connect(server, NULL);
+    /* connect() (inside ovs_start_client) blocks until the server's system
+       accepts the connection - not until the server program calls accept(). */
+    rc = ovs_start_client(usage, args[0], args[1], NULL, &s);
+    if (rc != 0)
+        return rc;
     // [connect]
-    if (s != INVALID_SOCKET) {
-        char text[OVS_ADDRESS_TEXT_MAX];
-        ovs_format_address(server->ai_addr, text, sizeof text);
-        printf("connected to %s\n", text);
-        body = ovs_make_body(args[2], generated_size, &length);
-        // [send_and_wait]
-        /* send() blocks only until the data is in the socket's send buffer;
-           the recv() inside the reply check blocks until the server answers. */
-        if (body != NULL && ovs_send_message(s, body, length) == 0) {
-            printf("sent %llu bytes\n", (unsigned long long)length);
-            status = ovs_receive_and_check_reply(s, body, length);
-        }
-        // [send_and_wait]
-        free(body);
-        closesocket(s);
+    body = ovs_make_body(args[2], generated_size, &length);
+    // [send_and_wait]
+    /* send() blocks only until the data is in the socket's send buffer;
+       the recv() inside the reply check blocks until the server answers. */
+    if (body != NULL && ovs_send_message(s, body, length) == 0) {
+        printf("sent %llu bytes\n", (unsigned long long)length);
+        status = ovs_receive_and_check_reply(s, body, length);
     }
-    freeaddrinfo(server);
+    // [send_and_wait]
+    free(body);
+    closesocket(s);
     ovs_winsock_stop();
     return status;
 }

@@ -62,34 +62,20 @@ static int receive_message(SOCKET client, struct ovs_digest *digest)
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
-    struct addrinfo *address = NULL;
     struct sockaddr_storage peer;
     int peer_length;
     char peer_text[OVS_ADDRESS_TEXT_MAX];
     struct ovs_digest digest;
-    unsigned short port;
     SOCKET listener, client;
     int rc, status = OVS_EXIT_FAILURE;
 
     rc = ovs_parse_args(argc, argv, usage, NULL, 0, args, 1, 2);
     if (rc != 0)
         return rc;
-    if (ovs_parse_port(args[0], 1, &port) != 0)
-        return ovs_usage_error(usage, "port must be a number from 0 to 65535");
-    if (ovs_winsock_start() != 0)
-        return OVS_EXIT_FAILURE;
-    rc = ovs_resolve(args[1], port, 1, &address);
-    if (rc != 0) {
-        ovs_report_error("getaddrinfo", rc);
-        ovs_winsock_stop();
-        return ovs_usage_error(usage, "cannot listen on that address");
-    }
-    listener = ovs_listen(address, NULL);
-    freeaddrinfo(address);
-    if (listener == INVALID_SOCKET) {
-        ovs_winsock_stop();
-        return OVS_EXIT_FAILURE;
-    }
+    /* socket(), bind(), listen(): see ovs_bind_and_listen() in common/. */
+    rc = ovs_start_server(usage, args[0], args[1], NULL, &listener);
+    if (rc != 0)
+        return rc;
 
     // [accept]
     /* accept() blocks until a client connects. peer_length is in/out: it
