@@ -39,7 +39,10 @@ function(tutorial_walkthrough)
     DEPENDS pairtest testpeer ${chapter_targets}
     COMMENT "Running ${id} for its transcript"
     VERBATIM)
-  set_property(GLOBAL APPEND PROPERTY TUTORIAL_TRANSCRIPTS ${CMAKE_BINARY_DIR}/${transcript})
+  # A custom command's output is only visible in its own directory, so the
+  # top-level docs target depends on this target instead of on the file.
+  add_custom_target(transcript_${id} DEPENDS ${CMAKE_BINARY_DIR}/${transcript})
+  set_property(GLOBAL APPEND PROPERTY TUTORIAL_TRANSCRIPTS transcript_${id})
 
   add_custom_target(walk_${id}
     COMMAND ${CMAKE_COMMAND} -E echo ""

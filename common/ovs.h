@@ -18,9 +18,8 @@
 #ifndef OVS_H
 #define OVS_H
 
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
+/* WIN32_LEAN_AND_MEAN (set by the build) keeps windows.h from including the
+   old winsock.h, whose declarations clash with winsock2.h. */
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
