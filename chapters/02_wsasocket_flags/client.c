@@ -1,0 +1,181 @@
+/*
+ * Chapter 2 - WSASocket and its flags: the client.
+ *
+ * Shows: a socket made by WSASocket(..., WSA_FLAG_OVERLAPPED |
+ * WSA_FLAG_NO_HANDLE_INHERIT), and a gather send: the 4-byte length header
+ * and the body leave from separate buffers, described by an array of WSABUFs,
+ * in ONE WSASend call. lpOverlapped is NULL, so the call blocks like send().
+ *
+ * Usage: ch02_client [--size N] [--pieces N] [--per-call N] <host> <port> [message]
+ *   message       the text to send (default "Network is Computer")
+ *   --size N      send a generated message of N bytes instead (K and M
+ *                 allowed, e.g. --size 100K)
+ *   --pieces N    describe the body with N WSABUFs instead of 1 (1 to 16),
+ *                 to show that the pieces leave as one byte stream
+ *   --per-call N  offer WSASend at most N bytes per call, as if the system
+ *                 took only that much, to watch the rest being sent
+ */
+#include "ovs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char usage[] =
+    "usage: ch02_client [--size N] [--pieces N] [--per-call N] <host> <port> [message]";
+
+#define MAX_PIECES 16
+
+// [make_socket]
+/* The same factory as the server's: WSA_FLAG_OVERLAPPED makes overlapped
+   I/O possible later, WSA_FLAG_NO_HANDLE_INHERIT keeps the handle out of
+   child processes. */
+static SOCKET make_overlapped_socket(const struct addrinfo *address)
+{
+    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol,
+                      NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+}
+// [make_socket]
+
+/* For --per-call: offers WSASend only the first `limit` bytes that the
+   array describes, as if the system had taken no more, so that the reader
+   (and a test) can watch the finish-the-rest loop below do its work.
+   Returns how many buffers to pass; the last of them may have been
+   shortened, and *saved_length holds its real length to put back. */
+static DWORD offer_at_most(WSABUF *buffers, DWORD count, ULONG limit, ULONG *saved_length)
+{
+    DWORD used = 0;
+    while (used + 1 < count && buffers[used].len < limit) {
+        limit -= buffers[used].len;
+        used++;
+    }
+    *saved_length = buffers[used].len;
+    if (buffers[used].len > limit)
+        buffers[used].len = limit;
+    return used + 1;
+}
+
+// [send_gathered]
+/* Sends every byte that the WSABUF array describes (and changes the array on
+   the way). A blocking WSASend normally takes everything, but it may report
+   fewer bytes than asked: then the array is moved past what went out and
+   the rest is sent. limit is 0, or the most bytes to offer per call. */
+static int send_gathered(SOCKET s, WSABUF *buffers, DWORD count, ULONG limit)
+{
+    while (count > 0) {
+        DWORD sent = 0, offered = count, i;
+        ULONG saved_length = buffers[count - 1].len;
+        unsigned long long asked = 0;
+        int rc;
+
+        for (i = 0; i < count; i++)
+            asked += buffers[i].len;
+        if (limit != 0)
+            offered = offer_at_most(buffers, count, limit, &saved_length);
+        /* lpOverlapped and the completion routine are NULL: the call blocks
+           until the system has taken the data, and says how much it took
+           through lpNumberOfBytesSent. */
+        rc = WSASend(s, buffers, offered, &sent, 0, NULL, NULL);
+        buffers[offered - 1].len = saved_length;
+        if (rc == SOCKET_ERROR) {
+            ovs_report_wsa_error("WSASend");
+            return -1;
+        }
+        if (sent == 0 && asked > 0) {
+            /* Success without progress would make this loop spin forever. */
+            fprintf(stderr, "WSASend() took none of %llu bytes\n", asked);
+            return -1;
+        }
+        if (sent < asked)
+            printf("WSASend took %lu of %llu bytes, sending the rest\n",
+                   (unsigned long)sent, asked);
+        /* Skip the buffers that went out whole, then trim the first one
+           that went out only in part. */
+        while (count > 0 && sent >= buffers[0].len) {
+            sent -= buffers[0].len;
+            buffers++;
+            count--;
+        }
+        if (count > 0) {
+            buffers[0].buf += sent;
+            buffers[0].len -= sent;
+        }
+    }
+    return 0;
+}
+// [send_gathered]
+
+// [build_buffers]
+/* Describes one message as header + body pieces: the header is a buffer of
+   its own, and the body is cut into `pieces` consecutive parts. Nothing is
+   copied; each WSABUF only points at the bytes. Returns the buffer count. */
+static DWORD describe_message(unsigned char header[OVS_HEADER_SIZE], char *body,
+                              size_t length, DWORD pieces, WSABUF *buffers)
+{
+    DWORD i, count = 0;
+    size_t offset = 0;
+
+    ovs_encode_length((uint32_t)length, header);
+    buffers[count].buf = (char *)header;
+    buffers[count].len = OVS_HEADER_SIZE;
+    count++;
+    for (i = 0; i < pieces; i++) {
+        /* The first (length % pieces) parts get one byte more. */
+        size_t part = length / pieces + (i < length % pieces ? 1u : 0u);
+        buffers[count].buf = body + offset;
+        buffers[count].len = (ULONG)part;
+        offset += part;
+        count++;
+    }
+    return count;
+}
+// [build_buffers]
+
+int main(int argc, char **argv)
+{
+    const char *args[3] = {NULL, NULL, OVS_DEFAULT_MESSAGE};
+    unsigned long long generated_size = 0, pieces = 1, per_call = 0;
+    const struct ovs_option options[] = {
+        {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
+        {"--pieces", OVS_OPTION_NUMBER, &pieces, 1, MAX_PIECES},
+        {"--per-call", OVS_OPTION_NUMBER, &per_call, 1, OVS_MAX_MESSAGE},
+    };
+    unsigned char header[OVS_HEADER_SIZE];
+    WSABUF buffers[1 + MAX_PIECES];
+    DWORD count, i;
+    char *body;
+    size_t length;
+    SOCKET s;
+    int rc, status = OVS_EXIT_FAILURE;
+
+    rc = ovs_parse_args(argc, argv, usage, options, sizeof options / sizeof options[0], args,
+                        2, 3);
+    if (rc != 0)
+        return rc;
+    // [connect]
+    rc = ovs_start_client(usage, args[0], args[1], make_overlapped_socket, &s);
+    if (rc != 0)
+        return rc;
+    // [connect]
+    body = ovs_make_body(args[2], generated_size, &length);
+    if (body != NULL) {
+        /* A body shorter than the piece count gets one byte per piece. */
+        if (pieces > length)
+            pieces = length;
+        // [send]
+        count = describe_message(header, body, length, (DWORD)pieces, buffers);
+        printf("one WSASend of %lu buffers: header %lu bytes", (unsigned long)count,
+               (unsigned long)buffers[0].len);
+        for (i = 1; i < count; i++)
+            printf("%s%lu", i == 1 ? ", body " : " + ", (unsigned long)buffers[i].len);
+        printf("\n");
+        if (send_gathered(s, buffers, count, (ULONG)per_call) == 0) {
+            printf("sent %llu bytes\n", (unsigned long long)length);
+            status = ovs_receive_and_check_reply(s, body, length);
+        }
+        // [send]
+    }
+    free(body);
+    closesocket(s);
+    ovs_winsock_stop();
+    return status;
+}
