@@ -19,6 +19,22 @@ function(tutorial_test name)
   endif()
 endfunction()
 
+# tutorial_usage_tests(<chNN> <case>...)
+#   One test per bad command line: each must give `error: ...`, the usage
+#   line and exit code 2, and never start listening. A case is
+#   "name|program,arg,arg..." (commas, since CMake lists use semicolons).
+function(tutorial_usage_tests id)
+  foreach(case IN LISTS ARGN)
+    string(REPLACE "|" "," parts "${case}")
+    string(REPLACE "," ";" parts "${parts}")
+    list(POP_FRONT parts name)
+    tutorial_test(${id}.usage.${name}
+      --exit 2 --err "error: " --err "usage: ${id}_"
+      --not "listening on"
+      -- ${parts})
+  endforeach()
+endfunction()
+
 # tutorial_walkthrough(<pairtest arguments>...)
 #   How this chapter's server and client are shown running: in the
 #   `walkthrough` target (printed, in chapter order) and as the transcript

@@ -164,13 +164,21 @@ int ovs_parse_port(const char *text, int allow_zero, unsigned short *port);
  *  @{ */
 
 /**
- * \brief How a socket is made for a given address. Chapters pass their own
- *        (for example one that calls WSASocket with chosen flags).
+ * \brief How a socket is made for a given address: NULL (plain socket()) or
+ *        ovs_overlapped_socket() in this tutorial.
  * \param address  The resolved address the socket is for.
- * \return The new socket, or INVALID_SOCKET with the error left in
- *         WSAGetLastError().
+ * \return The new socket, or INVALID_SOCKET after reporting the failed call
+ *         under its own name.
  */
 typedef SOCKET (*ovs_socket_factory)(const struct addrinfo *address);
+
+/**
+ * \brief Makes a TCP socket with WSASocketW and the flags chapter 2 teaches:
+ *        WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT. An ovs_socket_factory.
+ * \param address  The resolved address the socket is for.
+ * \return The new socket, or INVALID_SOCKET after reporting the failed call.
+ */
+SOCKET ovs_overlapped_socket(const struct addrinfo *address);
 
 /**
  * \brief Resolves a host and port for TCP with getaddrinfo (IPv4 and IPv6).
@@ -260,15 +268,85 @@ int ovs_start_client(const char *usage, const char *host, const char *port_text,
 int ovs_send_all(SOCKET s, const char *data, size_t length);
 
 /**
+ * \brief How a blocking receive is done: receive at most \p length bytes,
+ *        whatever has arrived. Chapters pass their own (for example one that
+ *        calls WSARecv).
+ * \param s       A connected blocking socket.
+ * \param data    Where the bytes go.
+ * \param length  The most bytes wanted (at least 1).
+ * \return The number of bytes received, 0 when the peer has closed its
+ *         sending side, or -1 after reporting the failed call.
+ */
+typedef long long (*ovs_receive_function)(SOCKET s, char *data, size_t length);
+
+/**
+ * \brief The plain ovs_receive_function: one recv() call.
+ * \param s       A connected blocking socket.
+ * \param data    Where the bytes go.
+ * \param length  The most bytes wanted.
+ * \return Bytes received, 0 at end of stream, or -1 after reporting.
+ */
+long long ovs_recv_some(SOCKET s, char *data, size_t length);
+
+/**
  * \brief Receives exactly \p length bytes on a blocking socket, or fewer if the
  *        peer closes its side first.
  * \param s       A connected blocking socket.
  * \param data    Where the bytes go.
  * \param length  How many bytes are wanted.
+ * \param receive How each piece is received; NULL means ovs_recv_some().
  * \return The number of bytes received (less than \p length only when the
  *         peer closed first), or -1 after reporting the failed call.
  */
-long long ovs_recv_exactly(SOCKET s, char *data, size_t length);
+long long ovs_recv_exactly(SOCKET s, char *data, size_t length, ovs_receive_function receive);
+
+/**
+ * \brief Waits until a socket is readable: data, an end of stream or a reset
+ *        is already there. The chapters use it to make a receive complete at
+ *        once on purpose.
+ * \param s           The socket.
+ * \param timeout_ms  The longest wait in milliseconds.
+ * \return 1 when readable, 0 when the time ran out, -1 after reporting the
+ *         failed WSAPoll.
+ */
+int ovs_wait_readable(SOCKET s, DWORD timeout_ms);
+/** @} */
+
+/** \name WSABUF arrays
+ *  @{ */
+
+/**
+ * \brief The total number of bytes an array of WSABUFs describes.
+ * \param buffers  The array.
+ * \param count    Its number of entries.
+ * \return The sum of their lengths.
+ */
+unsigned long long ovs_buffers_length(const WSABUF *buffers, DWORD count);
+
+/**
+ * \brief Copies the start of a WSABUF array, at most \p limit bytes of it, into
+ *        \p offer: what a sender offers to one WSASend call.
+ *
+ * The chapters' `--per-call N` options use it to make every send partial on
+ * purpose, the case the system may produce at any time.
+ * \param buffers  The buffers still to send.
+ * \param count    Their number (at least 1).
+ * \param limit    The most bytes to offer; 0 for no limit.
+ * \param offer    Receives up to \p count entries (the last may be shortened).
+ * \return The number of entries written to \p offer.
+ */
+DWORD ovs_offer_buffers(const WSABUF *buffers, DWORD count, unsigned long long limit,
+                        WSABUF *offer);
+
+/**
+ * \brief Moves a WSABUF array past \p sent bytes after a send: skips the
+ *        buffers that went out whole and trims the first one that went out
+ *        in part, so the array then describes exactly what is left to send.
+ * \param buffers  In/out: the first buffer still to send.
+ * \param count    In/out: how many buffers are left.
+ * \param sent     How many bytes the completed send took.
+ */
+void ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent);
 /** @} */
 
 /** \name The message format
@@ -358,6 +436,20 @@ void ovs_digest_reply(const struct ovs_digest *digest, char *text, size_t size);
 void ovs_print_received(const struct ovs_digest *digest);
 
 /**
+ * \brief The server's side of a blocking exchange: receives one whole message
+ *        (the 4-byte header, then the body a chunk at a time) into a digest.
+ *
+ * A client that closes early, or announces more than OVS_MAX_MESSAGE, is
+ * reported on stderr (`the client closed the connection after 10 of 100
+ * bytes`).
+ * \param s        The connected socket.
+ * \param receive  How each piece is received; NULL means ovs_recv_some().
+ * \param digest   Receives the message's length, checksum and first bytes.
+ * \return 0 when the whole message arrived, -1 after reporting why not.
+ */
+int ovs_receive_message(SOCKET s, ovs_receive_function receive, struct ovs_digest *digest);
+
+/**
  * \brief Sends a whole message (header and body) on a blocking socket.
  * \param s       A connected blocking socket.
  * \param body    The body.
@@ -385,6 +477,16 @@ int ovs_send_reply(SOCKET s, const struct ovs_digest *digest);
  *         (reported on stderr).
  */
 int ovs_receive_and_check_reply(SOCKET s, const char *body, size_t length);
+
+/**
+ * \brief Same as ovs_receive_and_check_reply(), for a sender that kept only
+ *        the digest of what it sent (a message sent in pieces).
+ * \param s     The connected socket.
+ * \param sent  The digest of every body byte that was sent.
+ * \return OVS_EXIT_OK when the reply matches, otherwise OVS_EXIT_FAILURE
+ *         (reported on stderr).
+ */
+int ovs_receive_and_check_digest(SOCKET s, const struct ovs_digest *sent);
 /** @} */
 
 #endif /* OVS_H */

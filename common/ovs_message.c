@@ -101,6 +101,48 @@ void ovs_print_received(const struct ovs_digest *digest)
     fflush(stdout);
 }
 
+int ovs_receive_message(SOCKET s, ovs_receive_function receive, struct ovs_digest *digest)
+{
+    static char chunk[64 * 1024];
+    unsigned char header[OVS_HEADER_SIZE];
+    unsigned long long announced, remaining;
+    long long n;
+
+    ovs_digest_init(digest);
+    // [receive_header]
+    n = ovs_recv_exactly(s, (char *)header, sizeof header, receive);
+    if (n < 0)
+        return -1;
+    if (n < (long long)sizeof header) {
+        fprintf(stderr, "the client closed the connection before sending a message\n");
+        return -1;
+    }
+    announced = remaining = ovs_decode_length(header);
+    if (announced > OVS_MAX_MESSAGE) {
+        fprintf(stderr, "the client announced %llu bytes, more than the limit\n", announced);
+        return -1;
+    }
+    // [receive_header]
+    // [receive_body]
+    /* The body may be far larger than any buffer we want to hold, so it is
+       received a chunk at a time; each receive blocks until data arrives. */
+    while (remaining > 0) {
+        size_t wanted = remaining < sizeof chunk ? (size_t)remaining : sizeof chunk;
+        n = ovs_recv_exactly(s, chunk, wanted, receive);
+        if (n < 0)
+            return -1;
+        ovs_digest_add(digest, chunk, (size_t)n);
+        if ((size_t)n < wanted) {
+            fprintf(stderr, "the client closed the connection after %llu of %llu bytes\n",
+                    digest->length, announced);
+            return -1;
+        }
+        remaining -= (unsigned long long)n;
+    }
+    // [receive_body]
+    return 0;
+}
+
 int ovs_send_message(SOCKET s, const char *body, size_t length)
 {
     unsigned char header[OVS_HEADER_SIZE];
@@ -128,13 +170,20 @@ int ovs_send_reply(SOCKET s, const struct ovs_digest *digest)
 
 int ovs_receive_and_check_reply(SOCKET s, const char *body, size_t length)
 {
+    struct ovs_digest sent;
+    ovs_digest_init(&sent);
+    ovs_digest_add(&sent, body, length);
+    return ovs_receive_and_check_digest(s, &sent);
+}
+
+int ovs_receive_and_check_digest(SOCKET s, const struct ovs_digest *sent)
+{
     unsigned char header[OVS_HEADER_SIZE];
     char reply[128], expected[64];
-    struct ovs_digest sent;
     uint32_t reply_length;
     long long n;
 
-    n = ovs_recv_exactly(s, (char *)header, sizeof header);
+    n = ovs_recv_exactly(s, (char *)header, sizeof header, NULL);
     if (n < 0)
         return OVS_EXIT_FAILURE;
     if (n < (long long)sizeof header) {
@@ -147,7 +196,7 @@ int ovs_receive_and_check_reply(SOCKET s, const char *body, size_t length)
                 (unsigned long)reply_length);
         return OVS_EXIT_FAILURE;
     }
-    n = ovs_recv_exactly(s, reply, reply_length);
+    n = ovs_recv_exactly(s, reply, reply_length, NULL);
     if (n < 0)
         return OVS_EXIT_FAILURE;
     if (n < (long long)reply_length) {
@@ -157,9 +206,7 @@ int ovs_receive_and_check_reply(SOCKET s, const char *body, size_t length)
     reply[reply_length] = '\0'; /* the reply carries no NUL of its own */
     printf("server replied \"%s\"\n", reply);
 
-    ovs_digest_init(&sent);
-    ovs_digest_add(&sent, body, length);
-    ovs_digest_reply(&sent, expected, sizeof expected);
+    ovs_digest_reply(sent, expected, sizeof expected);
     if (strcmp(reply, expected) != 0) {
         fprintf(stderr, "the reply does not match what was sent (%s)\n", expected);
         return OVS_EXIT_FAILURE;

@@ -72,8 +72,32 @@ int ovs_bind_and_listen(SOCKET listener, const struct addrinfo *address)
 
 static SOCKET make_plain_socket(const struct addrinfo *address)
 {
-    return socket(address->ai_family, address->ai_socktype, address->ai_protocol);
+    SOCKET s = socket(address->ai_family, address->ai_socktype, address->ai_protocol);
+    if (s == INVALID_SOCKET)
+        ovs_report_wsa_error("socket");
+    return s;
 }
+
+// [make_overlapped_socket]
+/* WSA_FLAG_OVERLAPPED: the socket accepts a WSAOVERLAPPED in WSASend,
+   WSARecv, AcceptEx and friends (chapter 3 on); calls without one still block.
+   WSA_FLAG_NO_HANDLE_INHERIT: the handle is not copied into child processes
+   that are started with handle inheritance on; without it, a child would
+   keep the connection open after this program closes it.
+   WSASocketW, not WSASocket: with no WSAPROTOCOL_INFO the two forms do the
+   same, and Visual Studio marks WSASocketA (what WSASocket means in a
+   build without UNICODE) as deprecated.
+   An accepted socket gets the attributes of its listener, so a server only
+   needs to make its listener this way. */
+SOCKET ovs_overlapped_socket(const struct addrinfo *address)
+{
+    SOCKET s = WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol,
+                          NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET)
+        ovs_report_wsa_error("WSASocketW");
+    return s;
+}
+// [make_overlapped_socket]
 
 SOCKET ovs_listen(const struct addrinfo *addresses, ovs_socket_factory make)
 {
@@ -81,11 +105,9 @@ SOCKET ovs_listen(const struct addrinfo *addresses, ovs_socket_factory make)
     if (make == NULL)
         make = make_plain_socket;
     for (ai = addresses; ai != NULL; ai = ai->ai_next) {
-        SOCKET listener = make(ai);
-        if (listener == INVALID_SOCKET) {
-            ovs_report_wsa_error("socket");
+        SOCKET listener = make(ai); /* a failure is reported by the factory */
+        if (listener == INVALID_SOCKET)
             continue;
-        }
         if (ovs_bind_and_listen(listener, ai) == 0)
             return listener;
         closesocket(listener);
@@ -96,27 +118,23 @@ SOCKET ovs_listen(const struct addrinfo *addresses, ovs_socket_factory make)
 SOCKET ovs_connect(const struct addrinfo *addresses, ovs_socket_factory make)
 {
     const struct addrinfo *ai;
-    int last_error = WSAEADDRNOTAVAIL;
-    const char *failed_call = "connect";
+    int connect_error = 0;
 
     if (make == NULL)
         make = make_plain_socket;
     /* A name can resolve to several addresses (::1 and 127.0.0.1 for
        "localhost"): try each until one accepts. */
     for (ai = addresses; ai != NULL; ai = ai->ai_next) {
-        SOCKET s = make(ai);
-        if (s == INVALID_SOCKET) {
-            last_error = WSAGetLastError();
-            failed_call = "socket";
+        SOCKET s = make(ai); /* a failure is reported by the factory */
+        if (s == INVALID_SOCKET)
             continue;
-        }
         if (connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0)
             return s;
-        last_error = WSAGetLastError();
-        failed_call = "connect";
+        connect_error = WSAGetLastError();
         closesocket(s);
     }
-    ovs_report_error(failed_call, last_error);
+    if (connect_error != 0)
+        ovs_report_error("connect", connect_error);
     return INVALID_SOCKET;
 }
 
@@ -138,20 +156,29 @@ int ovs_send_all(SOCKET s, const char *data, size_t length)
 }
 // [send_all]
 
+long long ovs_recv_some(SOCKET s, char *data, size_t length)
+{
+    int chunk = length > 0x40000000u ? 0x40000000 : (int)length;
+    int n = recv(s, data, chunk, 0);
+    if (n == SOCKET_ERROR) {
+        ovs_report_wsa_error("recv");
+        return -1;
+    }
+    return n;
+}
+
 // [recv_exactly]
-long long ovs_recv_exactly(SOCKET s, char *data, size_t length)
+long long ovs_recv_exactly(SOCKET s, char *data, size_t length, ovs_receive_function receive)
 {
     size_t received = 0;
+    if (receive == NULL)
+        receive = ovs_recv_some;
     while (received < length) {
-        /* recv() returns whatever has arrived, from 1 byte up: TCP is a
+        /* A receive returns whatever has arrived, from 1 byte up: TCP is a
            byte stream, and one send() can arrive as several pieces. */
-        size_t wanted = length - received;
-        int chunk = wanted > 0x40000000u ? 0x40000000 : (int)wanted;
-        int n = recv(s, data + received, chunk, 0);
-        if (n == SOCKET_ERROR) {
-            ovs_report_wsa_error("recv");
+        long long n = receive(s, data + received, length - received);
+        if (n < 0)
             return -1;
-        }
         if (n == 0) /* the peer closed its sending side */
             break;
         received += (size_t)n;
@@ -159,6 +186,62 @@ long long ovs_recv_exactly(SOCKET s, char *data, size_t length)
     return (long long)received;
 }
 // [recv_exactly]
+
+int ovs_wait_readable(SOCKET s, DWORD timeout_ms)
+{
+    WSAPOLLFD entry;
+    int rc;
+    entry.fd = s;
+    entry.events = POLLRDNORM;
+    entry.revents = 0;
+    rc = WSAPoll(&entry, 1, (INT)timeout_ms);
+    if (rc == SOCKET_ERROR) {
+        ovs_report_wsa_error("WSAPoll");
+        return -1;
+    }
+    return rc > 0 ? 1 : 0;
+}
+
+unsigned long long ovs_buffers_length(const WSABUF *buffers, DWORD count)
+{
+    unsigned long long total = 0;
+    DWORD i;
+    for (i = 0; i < count; i++)
+        total += buffers[i].len;
+    return total;
+}
+
+DWORD ovs_offer_buffers(const WSABUF *buffers, DWORD count, unsigned long long limit,
+                        WSABUF *offer)
+{
+    unsigned long long offered = 0;
+    DWORD n = 0;
+    while (n < count && (limit == 0 || offered < limit)) {
+        offer[n] = buffers[n];
+        if (limit != 0 && offer[n].len > limit - offered)
+            offer[n].len = (ULONG)(limit - offered);
+        offered += offer[n].len;
+        n++;
+    }
+    return n;
+}
+
+// [advance_buffers]
+void ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent)
+{
+    /* Skip the buffers that went out whole... */
+    while (*count > 0 && sent >= (*buffers)[0].len) {
+        sent -= (*buffers)[0].len;
+        (*buffers)++;
+        (*count)--;
+    }
+    /* ...then trim the first one that went out only in part. */
+    if (*count > 0) {
+        (*buffers)[0].buf += sent;
+        (*buffers)[0].len -= sent;
+    }
+}
+// [advance_buffers]
 
 int ovs_start_server(const char *usage, const char *port_text, const char *address,
                      ovs_socket_factory make, SOCKET *listener)

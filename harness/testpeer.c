@@ -41,31 +41,6 @@ static int send_pattern(SOCKET s, unsigned long long count, unsigned long long *
     return 0;
 }
 
-static int check_reply(SOCKET s, const struct ovs_digest *sent)
-{
-    unsigned char header[OVS_HEADER_SIZE];
-    char reply[128], expected[64];
-    uint32_t length;
-    if (ovs_recv_exactly(s, (char *)header, sizeof header) != (long long)sizeof header) {
-        fprintf(stderr, "no reply header\n");
-        return -1;
-    }
-    length = ovs_decode_length(header);
-    if (length >= sizeof reply ||
-        ovs_recv_exactly(s, reply, length) != (long long)length) {
-        fprintf(stderr, "bad or short reply\n");
-        return -1;
-    }
-    reply[length] = '\0';
-    ovs_digest_reply(sent, expected, sizeof expected);
-    printf("server replied \"%s\"\n", reply);
-    if (strcmp(reply, expected) != 0) {
-        fprintf(stderr, "expected \"%s\"\n", expected);
-        return -1;
-    }
-    return 0;
-}
-
 static int run_step(SOCKET *s, const char *step, unsigned long long *offset,
                     struct ovs_digest *sent)
 {
@@ -110,7 +85,7 @@ static int run_step(SOCKET *s, const char *step, unsigned long long *offset,
         return 0;
     }
     if (strcmp(step, "reply") == 0)
-        return check_reply(*s, sent);
+        return ovs_receive_and_check_digest(*s, sent) == OVS_EXIT_OK ? 0 : -1;
     if (strcmp(step, "reset") == 0 || strcmp(step, "close") == 0) {
         if (step[0] == 'r') {
             /* Linger on with a zero timeout: closesocket sends RST, not FIN. */

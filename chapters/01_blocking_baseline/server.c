@@ -16,49 +16,6 @@
 
 static const char usage[] = "usage: ch01_server <port> [address]";
 
-/* Receives one message (length header, then body) and digests it. */
-static int receive_message(SOCKET client, struct ovs_digest *digest)
-{
-    static char chunk[64 * 1024];
-    unsigned char header[OVS_HEADER_SIZE];
-    unsigned long long announced, remaining;
-    long long n;
-
-    ovs_digest_init(digest);
-    // [receive_header]
-    n = ovs_recv_exactly(client, (char *)header, sizeof header);
-    if (n < 0)
-        return -1;
-    if (n < (long long)sizeof header) {
-        fprintf(stderr, "the client closed the connection before sending a message\n");
-        return -1;
-    }
-    announced = remaining = ovs_decode_length(header);
-    if (announced > OVS_MAX_MESSAGE) {
-        fprintf(stderr, "the client announced %llu bytes, more than the limit\n", announced);
-        return -1;
-    }
-    // [receive_header]
-    // [receive_body]
-    /* The body may be far larger than any buffer we want to hold, so it is
-       received a chunk at a time; each recv() blocks until data arrives. */
-    while (remaining > 0) {
-        size_t wanted = remaining < sizeof chunk ? (size_t)remaining : sizeof chunk;
-        n = ovs_recv_exactly(client, chunk, wanted);
-        if (n < 0)
-            return -1;
-        ovs_digest_add(digest, chunk, (size_t)n);
-        if ((size_t)n < wanted) {
-            fprintf(stderr, "the client closed the connection after %llu of %llu bytes\n",
-                    digest->length, announced);
-            return -1;
-        }
-        remaining -= (unsigned long long)n;
-    }
-    // [receive_body]
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
@@ -89,7 +46,11 @@ int main(int argc, char **argv)
         ovs_format_address((const struct sockaddr *)&peer, peer_text, sizeof peer_text);
         printf("accepted connection from %s\n", peer_text);
         fflush(stdout);
-        if (receive_message(client, &digest) == 0) {
+        // [receive_message]
+        /* Header, then body, each with as many recv() calls as it takes:
+           see ovs_receive_message() in common/. */
+        if (ovs_receive_message(client, NULL, &digest) == 0) {
+            // [receive_message]
             ovs_print_received(&digest);
             if (ovs_send_reply(client, &digest) == 0)
                 status = OVS_EXIT_OK;

@@ -25,58 +25,22 @@ static const char usage[] =
 
 #define MAX_PIECES 16
 
-// [make_socket]
-/* The same factory as the server's: WSA_FLAG_OVERLAPPED makes overlapped
-   I/O possible later, WSA_FLAG_NO_HANDLE_INHERIT keeps the handle out of
-   child processes. */
-static SOCKET make_overlapped_socket(const struct addrinfo *address)
-{
-    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol,
-                      NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-// [make_socket]
-
-/* For --per-call: offers WSASend only the first `limit` bytes that the
-   array describes, as if the system had taken no more, so that the reader
-   (and a test) can watch the finish-the-rest loop below do its work.
-   Returns how many buffers to pass; the last of them may have been
-   shortened, and *saved_length holds its real length to put back. */
-static DWORD offer_at_most(WSABUF *buffers, DWORD count, ULONG limit, ULONG *saved_length)
-{
-    DWORD used = 0;
-    while (used + 1 < count && buffers[used].len < limit) {
-        limit -= buffers[used].len;
-        used++;
-    }
-    *saved_length = buffers[used].len;
-    if (buffers[used].len > limit)
-        buffers[used].len = limit;
-    return used + 1;
-}
-
 // [send_gathered]
 /* Sends every byte that the WSABUF array describes (and changes the array on
    the way). A blocking WSASend normally takes everything, but it may report
    fewer bytes than asked: then the array is moved past what went out and
-   the rest is sent. limit is 0, or the most bytes to offer per call. */
-static int send_gathered(SOCKET s, WSABUF *buffers, DWORD count, ULONG limit)
+   the rest is sent. per_call is 0, or the most bytes to offer per call
+   (--per-call), which makes that case happen on purpose. */
+static int send_gathered(SOCKET s, WSABUF *buffers, DWORD count, unsigned long long per_call)
 {
+    WSABUF offer[1 + MAX_PIECES];
     while (count > 0) {
-        DWORD sent = 0, offered = count, i;
-        ULONG saved_length = buffers[count - 1].len;
-        unsigned long long asked = 0;
-        int rc;
-
-        for (i = 0; i < count; i++)
-            asked += buffers[i].len;
-        if (limit != 0)
-            offered = offer_at_most(buffers, count, limit, &saved_length);
+        unsigned long long asked = ovs_buffers_length(buffers, count);
+        DWORD sent = 0, offered = ovs_offer_buffers(buffers, count, per_call, offer);
         /* lpOverlapped and the completion routine are NULL: the call blocks
            until the system has taken the data, and says how much it took
            through lpNumberOfBytesSent. */
-        rc = WSASend(s, buffers, offered, &sent, 0, NULL, NULL);
-        buffers[offered - 1].len = saved_length;
-        if (rc == SOCKET_ERROR) {
+        if (WSASend(s, offer, offered, &sent, 0, NULL, NULL) == SOCKET_ERROR) {
             ovs_report_wsa_error("WSASend");
             return -1;
         }
@@ -88,17 +52,8 @@ static int send_gathered(SOCKET s, WSABUF *buffers, DWORD count, ULONG limit)
         if (sent < asked)
             printf("WSASend took %lu of %llu bytes, sending the rest\n",
                    (unsigned long)sent, asked);
-        /* Skip the buffers that went out whole, then trim the first one
-           that went out only in part. */
-        while (count > 0 && sent >= buffers[0].len) {
-            sent -= buffers[0].len;
-            buffers++;
-            count--;
-        }
-        if (count > 0) {
-            buffers[0].buf += sent;
-            buffers[0].len -= sent;
-        }
+        /* Move the array past what went out (see common/ovs_net.c). */
+        ovs_advance_buffers(&buffers, &count, sent);
     }
     return 0;
 }
@@ -152,7 +107,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     // [connect]
-    rc = ovs_start_client(usage, args[0], args[1], make_overlapped_socket, &s);
+    rc = ovs_start_client(usage, args[0], args[1], ovs_overlapped_socket, &s);
     if (rc != 0)
         return rc;
     // [connect]
@@ -168,7 +123,7 @@ int main(int argc, char **argv)
         for (i = 1; i < count; i++)
             printf("%s%lu", i == 1 ? ", body " : " + ", (unsigned long)buffers[i].len);
         printf("\n");
-        if (send_gathered(s, buffers, count, (ULONG)per_call) == 0) {
+        if (send_gathered(s, buffers, count, per_call) == 0) {
             printf("sent %llu bytes\n", (unsigned long long)length);
             status = ovs_receive_and_check_reply(s, body, length);
         }

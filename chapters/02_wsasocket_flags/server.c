@@ -19,23 +19,6 @@
 
 static const char usage[] = "usage: ch02_server <port> [address]";
 
-// [make_socket]
-/* Handed to ovs_start_server(), which calls it for each address it tries.
-   WSA_FLAG_OVERLAPPED: the socket accepts a WSAOVERLAPPED in WSASend,
-   WSARecv, AcceptEx and friends (chapter 3 on); calls without one still block.
-   WSA_FLAG_NO_HANDLE_INHERIT: the handle is not copied into child processes
-   that are started with handle inheritance on; without it, a child would
-   keep the connection open after this program closes it.
-   WSASocketW, not WSASocket: with no WSAPROTOCOL_INFO the two forms do the
-   same, and Visual Studio marks WSASocketA (what WSASocket means in a
-   build without UNICODE) as deprecated. */
-static SOCKET make_overlapped_socket(const struct addrinfo *address)
-{
-    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol,
-                      NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-// [make_socket]
-
 /* The service flags of a protocol, in bit order, so every bit gets a name. */
 static const struct {
     DWORD bit;
@@ -143,59 +126,6 @@ static long long receive_some(SOCKET s, char *data, size_t length)
 }
 // [receive_some]
 
-/* Receives exactly length bytes, or fewer when the client closes first:
-   TCP is a byte stream, so one WSASend can arrive in several pieces. */
-static long long receive_exactly(SOCKET s, char *data, size_t length)
-{
-    size_t total = 0;
-    while (total < length) {
-        long long n = receive_some(s, data + total, length - total);
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        total += (size_t)n;
-    }
-    return (long long)total;
-}
-
-/* Receives one message (length header, then body) and digests it. */
-static int receive_message(SOCKET client, struct ovs_digest *digest)
-{
-    static char chunk[64 * 1024];
-    unsigned char header[OVS_HEADER_SIZE];
-    unsigned long long announced, remaining;
-    long long n;
-
-    ovs_digest_init(digest);
-    n = receive_exactly(client, (char *)header, sizeof header);
-    if (n < 0)
-        return -1;
-    if (n < (long long)sizeof header) {
-        fprintf(stderr, "the client closed the connection before sending a message\n");
-        return -1;
-    }
-    announced = remaining = ovs_decode_length(header);
-    if (announced > OVS_MAX_MESSAGE) {
-        fprintf(stderr, "the client announced %llu bytes, more than the limit\n", announced);
-        return -1;
-    }
-    while (remaining > 0) {
-        size_t wanted = remaining < sizeof chunk ? (size_t)remaining : sizeof chunk;
-        n = receive_exactly(client, chunk, wanted);
-        if (n < 0)
-            return -1;
-        ovs_digest_add(digest, chunk, (size_t)n);
-        if ((size_t)n < wanted) {
-            fprintf(stderr, "the client closed the connection after %llu of %llu bytes\n",
-                    digest->length, announced);
-            return -1;
-        }
-        remaining -= (unsigned long long)n;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
@@ -212,7 +142,7 @@ int main(int argc, char **argv)
     // [start]
     /* The same start-up as chapter 1, but every socket is made by our own
        factory instead of plain socket(). */
-    rc = ovs_start_server(usage, args[0], args[1], make_overlapped_socket, &listener);
+    rc = ovs_start_server(usage, args[0], args[1], ovs_overlapped_socket, &listener);
     if (rc != 0)
         return rc;
     // [start]
@@ -232,7 +162,9 @@ int main(int argc, char **argv)
         ovs_format_address((const struct sockaddr *)&peer, peer_text, sizeof peer_text);
         printf("accepted connection from %s\n", peer_text);
         fflush(stdout);
-        if (receive_message(client, &digest) == 0) {
+        /* The same framing loop as chapter 1 (ovs_receive_message), but
+           every piece is received by our WSARecv-based receive_some. */
+        if (ovs_receive_message(client, receive_some, &digest) == 0) {
             ovs_print_received(&digest);
             if (ovs_send_reply(client, &digest) == 0)
                 status = OVS_EXIT_OK;

@@ -28,12 +28,6 @@ static const char usage[] =
 /* How long one WSASend may stay pending before the client gives up. */
 #define SEND_TIMEOUT_MS 10000u
 
-static SOCKET make_overlapped_socket(const struct addrinfo *address)
-{
-    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol, NULL, 0,
-                      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-
 /* Waits for a pending WSASend and fetches its byte count. On any failure the
    send is cancelled and drained first: the caller's buffers and `overlapped`
    must not go away while the system may still read them. */
@@ -88,18 +82,8 @@ static int send_all_overlapped(SOCKET s, WSAEVENT event, WSABUF *buffers, DWORD 
     int error;
 
     while (count > 0) {
-        DWORD sent = 0, offer_count = 0, i;
-        unsigned long long left = 0, offered = 0;
-        for (i = 0; i < count; i++) {
-            left += buffers[i].len;
-            if (per_call == 0 || offered < per_call) {
-                offer[offer_count] = buffers[i];
-                if (per_call != 0 && offer[offer_count].len > per_call - offered)
-                    offer[offer_count].len = (ULONG)(per_call - offered);
-                offered += offer[offer_count].len;
-                offer_count++;
-            }
-        }
+        unsigned long long left = ovs_buffers_length(buffers, count);
+        DWORD sent = 0, offer_count = ovs_offer_buffers(buffers, count, per_call, offer);
         // [post_send]
         /* The event is manual-reset: clear it so that "set" means this send. */
         if (!WSAResetEvent(event)) {
@@ -132,17 +116,9 @@ static int send_all_overlapped(SOCKET s, WSAEVENT event, WSABUF *buffers, DWORD 
         if (sent < left)
             printf("partial send: %lu of %llu bytes, posting the rest\n", (unsigned long)sent,
                    left);
-        /* Skip the buffers that went out whole, then trim the first one
-           that went out in part. */
-        while (count > 0 && sent >= buffers[0].len) {
-            sent -= buffers[0].len;
-            buffers++;
-            count--;
-        }
-        if (count > 0) {
-            buffers[0].buf += sent;
-            buffers[0].len -= sent;
-        }
+        /* Move the array past what went out: whole buffers are skipped, a
+           partly sent one is trimmed (ovs_advance_buffers, common/). */
+        ovs_advance_buffers(&buffers, &count, sent);
         // [partial_send]
     }
     fflush(stdout);
@@ -169,7 +145,7 @@ int main(int argc, char **argv)
                         3);
     if (rc != 0)
         return rc;
-    rc = ovs_start_client(usage, args[0], args[1], make_overlapped_socket, &s);
+    rc = ovs_start_client(usage, args[0], args[1], ovs_overlapped_socket, &s);
     if (rc != 0)
         return rc;
     body = ovs_make_body(args[2], generated_size, &length);

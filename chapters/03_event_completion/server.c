@@ -45,14 +45,6 @@ struct receiver {
     unsigned long completed_at_once, pending;
 };
 
-/* The listener is overlapped, and accept() gives sockets with the same
-   attributes, so every accepted socket can do overlapped I/O. */
-static SOCKET make_overlapped_socket(const struct addrinfo *address)
-{
-    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol, NULL, 0,
-                      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-
 // [cancel]
 /* A receive we stop waiting for is still running: the system may write into
    the buffer and the WSAOVERLAPPED until it completes. Cancel it and wait
@@ -250,16 +242,9 @@ static int receive_message(struct receiver *r, struct ovs_digest *digest)
    first WSARecv finds it there and completes at once. */
 static int wait_for_data(SOCKET s, DWORD timeout_ms)
 {
-    WSAPOLLFD poll_entry;
-    int rc;
-    poll_entry.fd = s;
-    poll_entry.events = POLLRDNORM;
-    poll_entry.revents = 0;
-    rc = WSAPoll(&poll_entry, 1, (INT)timeout_ms);
-    if (rc == SOCKET_ERROR) {
-        ovs_report_wsa_error("WSAPoll");
+    int rc = ovs_wait_readable(s, timeout_ms);
+    if (rc < 0)
         return -1;
-    }
     if (rc == 0) {
         fprintf(stderr, "the client sent nothing for %lu ms\n", (unsigned long)timeout_ms);
         return -1;
@@ -323,7 +308,7 @@ int main(int argc, char **argv)
     rc = ovs_parse_args(argc, argv, usage, options, sizeof options / sizeof options[0], args, 1, 2);
     if (rc != 0)
         return rc;
-    rc = ovs_start_server(usage, args[0], args[1], make_overlapped_socket, &listener);
+    rc = ovs_start_server(usage, args[0], args[1], ovs_overlapped_socket, &listener);
     if (rc != 0)
         return rc;
 

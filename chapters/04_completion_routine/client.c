@@ -49,12 +49,6 @@ static DWORD main_thread_id;
 static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
                                     DWORD flags);
 
-static SOCKET make_overlapped_socket(const struct addrinfo *address)
-{
-    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol, NULL, 0,
-                      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-
 // [post_send]
 /* Posts one WSASend for everything not yet sent (at most --chunk bytes):
    the rest of the header and the body, gathered from two buffers. */
@@ -141,7 +135,7 @@ int main(int argc, char **argv)
     rc = ovs_parse_args(argc, argv, usage, options, sizeof options / sizeof options[0], args, 2, 3);
     if (rc != 0)
         return rc;
-    rc = ovs_start_client(usage, args[0], args[1], make_overlapped_socket, &s);
+    rc = ovs_start_client(usage, args[0], args[1], ovs_overlapped_socket, &s);
     if (rc != 0)
         return rc;
     main_thread_id = GetCurrentThreadId();

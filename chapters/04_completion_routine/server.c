@@ -75,14 +75,6 @@ static DWORD main_thread_id;
 static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
                                        DWORD flags);
 
-/* The listener comes from WSASocket, as in chapter 2; an accepted socket
-   inherits WSA_FLAG_OVERLAPPED from it. */
-static SOCKET make_overlapped_socket(const struct addrinfo *address)
-{
-    return WSASocketW(address->ai_family, address->ai_socktype, address->ai_protocol, NULL, 0,
-                      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-
 // [post_receive]
 /* Posts one WSARecv for what the message still lacks. Returns 0 when a
    completion routine is now sure to come (immediate success or
@@ -234,16 +226,9 @@ static DWORD alertable_wait(enum wait_kind kind, HANDLE never_set, DWORD timeout
    i.e. data, an end of stream or a reset is already there. */
 static int wait_until_readable(SOCKET s, DWORD timeout_ms)
 {
-    WSAPOLLFD poll_entry;
-    int rc;
-    poll_entry.fd = s;
-    poll_entry.events = POLLRDNORM;
-    poll_entry.revents = 0;
-    rc = WSAPoll(&poll_entry, 1, (INT)timeout_ms);
-    if (rc == SOCKET_ERROR) {
-        ovs_report_wsa_error("WSAPoll");
+    int rc = ovs_wait_readable(s, timeout_ms);
+    if (rc < 0)
         return -1;
-    }
     if (rc == 0) {
         fprintf(stderr, "the client sent nothing within %lu ms\n", (unsigned long)timeout_ms);
         return -1;
@@ -391,7 +376,7 @@ int main(int argc, char **argv)
         return rc;
     if (parse_wait_kind(wait_text, &kind) != 0)
         return ovs_usage_error(usage, "--wait must be sleepex, wfso or wsawait");
-    rc = ovs_start_server(usage, args[0], args[1], make_overlapped_socket, &listener);
+    rc = ovs_start_server(usage, args[0], args[1], ovs_overlapped_socket, &listener);
     if (rc != 0)
         return rc;
     /* A manual-reset event that nothing sets: see alertable_wait(). */
