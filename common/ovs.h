@@ -39,7 +39,7 @@
 /** The largest message body any program accepts (256 MiB). */
 #define OVS_MAX_MESSAGE (256u * 1024u * 1024u)
 /** How many leading bytes of a message are kept for printing. */
-#define OVS_PREVIEW_MAX 48u
+#define OVS_PREVIEW_MAX 64u
 /** The message a client sends when none is given on its command line. */
 #define OVS_DEFAULT_MESSAGE "Network is Computer"
 /** Starting value of ovs_checksum_update() (32-bit FNV-1a offset basis). */
