@@ -223,7 +223,8 @@ static int start_program(struct program *p, int with_stdin)
     STARTUPINFOA startup;
     HANDLE out_write, err_write, in_read;
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
-    int i;
+    int i, attempt;
+    DWORD error;
     BOOL ok;
 
     init_stream(&p->out);
@@ -253,7 +254,17 @@ static int start_program(struct program *p, int with_stdin)
     startup.hStdInput = in_read;
     startup.hStdOutput = out_write;
     startup.hStdError = err_write;
-    ok = CreateProcessA(path, line, NULL, NULL, TRUE, 0, NULL, NULL, &startup, &p->process);
+    /* Under Wine with many tests at once, CreateProcess now and then fails
+       with ERROR_INTERNAL_ERROR (1359) and works a moment later: try a few
+       times, but never for a program that is simply not there. */
+    for (attempt = 1;; attempt++) {
+        ok = CreateProcessA(path, line, NULL, NULL, TRUE, 0, NULL, NULL, &startup, &p->process);
+        error = GetLastError();
+        if (ok || attempt == 3 || error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND)
+            break;
+        fprintf(stderr, "pairtest: CreateProcess error %lu, trying again\n", (unsigned long)error);
+        Sleep(200);
+    }
     /* Close our copies of the child's ends at once: the pipes then report
        end-of-file when the child exits, and no later child inherits them. */
     CloseHandle(out_write);
@@ -263,7 +274,7 @@ static int start_program(struct program *p, int with_stdin)
     if (!ok) {
         char detail[MAX_PATH * 2 + 64];
         snprintf(detail, sizeof detail, "%s (CreateProcess error %lu)", path,
-                 (unsigned long)GetLastError());
+                 (unsigned long)error);
         verdict(0, "start program", detail);
         CloseHandle(p->out.pipe);
         CloseHandle(p->err.pipe);
