@@ -19,7 +19,9 @@ static const char usage[] = "usage: ch01_client [--size N] <host> <port> [messag
 int main(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, OVS_DEFAULT_MESSAGE};
-    unsigned long long generated_size = 0;
+    /* static: the option table below holds their addresses, and an
+       initializer with the address of a local is an MSVC extension (C4221). */
+    static unsigned long long generated_size = 0;
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
     };

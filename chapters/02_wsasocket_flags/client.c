@@ -88,7 +88,7 @@ static DWORD describe_message(unsigned char header[OVS_HEADER_SIZE], char *body,
 int main(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, OVS_DEFAULT_MESSAGE};
-    unsigned long long generated_size = 0, pieces = 1, per_call = 0;
+    static unsigned long long generated_size = 0, pieces = 1, per_call = 0; /* see ch01 */
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
         {"--pieces", OVS_OPTION_NUMBER, &pieces, 1, MAX_PIECES},

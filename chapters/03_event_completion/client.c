@@ -92,9 +92,16 @@ static int send_all_overlapped(SOCKET s, WSAEVENT event, WSABUF *buffers, DWORD 
         }
         memset(&overlapped, 0, sizeof overlapped);
         overlapped.hEvent = event;
-        if (WSASend(s, offer, offer_count, &sent, 0, &overlapped, NULL) == 0) {
-            /* Completed at once: `sent` is valid and the event is set, but
-               this is the one place the result is handled. */
+        /* lpNumberOfBytesSent is NULL, as the docs ask for an overlapped
+           call: the count comes from WSAGetOverlappedResult on both paths. */
+        if (WSASend(s, offer, offer_count, NULL, 0, &overlapped, NULL) == 0) {
+            /* Completed at once: the event is set too, but this is the one
+               place the result is handled. */
+            DWORD flags = 0;
+            if (!WSAGetOverlappedResult(s, &overlapped, &sent, FALSE, &flags)) {
+                ovs_report_wsa_error("WSAGetOverlappedResult");
+                return -1;
+            }
             printf("WSASend completed at once: %lu bytes sent\n", (unsigned long)sent);
         } else {
             error = WSAGetLastError();
@@ -128,7 +135,7 @@ static int send_all_overlapped(SOCKET s, WSAEVENT event, WSABUF *buffers, DWORD 
 int main(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, OVS_DEFAULT_MESSAGE};
-    unsigned long long generated_size = 0, per_call = 0;
+    static unsigned long long generated_size = 0, per_call = 0; /* see ch01 */
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
         {"--per-call", OVS_OPTION_NUMBER, &per_call, 1, OVS_MAX_MESSAGE},

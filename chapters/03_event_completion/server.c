@@ -88,12 +88,18 @@ static int receive_some(struct receiver *r, char *data, size_t length, const cha
     memset(&r->overlapped, 0, sizeof r->overlapped);
     r->overlapped.hEvent = r->event;
     flags = 0; /* in/out: WSARecv may have changed it last time */
-    if (WSARecv(r->s, &buffer, 1, received, &flags, &r->overlapped, NULL) == 0) {
+    /* lpNumberOfBytesRecvd is NULL: with an overlapped call the docs ask for
+       NULL, and the count comes from WSAGetOverlappedResult on every path. */
+    if (WSARecv(r->s, &buffer, 1, NULL, &flags, &r->overlapped, NULL) == 0) {
         r->completed_at_once++;
         // [post_recv]
         // [immediate]
-        /* Done already: *received is valid. The event was set as well, but
-           the result is handled here, once; nobody must wait for it again. */
+        /* Done already. The event was set as well, but the result is
+           handled here, once; nobody must wait for it again. */
+        if (!WSAGetOverlappedResult(r->s, &r->overlapped, received, FALSE, &flags)) {
+            ovs_report_wsa_error("WSAGetOverlappedResult");
+            return -1;
+        }
         if (label != NULL && !only_if_pending) {
             DWORD probe = WSAWaitForMultipleEvents(1, &r->event, FALSE, 0, FALSE);
             if (probe == WSA_WAIT_FAILED) {
@@ -294,8 +300,9 @@ static int serve_client(SOCKET listener, struct receiver *r, int wait_first)
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
-    int wait_first = 0;
-    unsigned long long count = 1, timeout_ms = 10000, served;
+    static int wait_first = 0; /* static: see chapter 1's client */
+    static unsigned long long count = 1, timeout_ms = 10000;
+    unsigned long long served;
     const struct ovs_option options[] = {
         {"--wait-for-data", OVS_OPTION_FLAG, &wait_first, 0, 0},
         {"--count", OVS_OPTION_NUMBER, &count, 1, 1000},

@@ -121,7 +121,7 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
 int main(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, OVS_DEFAULT_MESSAGE};
-    unsigned long long generated_size = 0, chunk = 0;
+    static unsigned long long generated_size = 0, chunk = 0; /* see ch01 */
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
         {"--chunk", OVS_OPTION_NUMBER, &chunk, 1, OVS_MAX_MESSAGE},

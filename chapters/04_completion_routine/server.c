@@ -354,9 +354,10 @@ static int parse_wait_kind(const char *text, enum wait_kind *kind)
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
-    unsigned long long count = 1, timeout_ms = 5000;
-    const char *wait_text = "sleepex";
-    int wait_for_data = 0, shut_receive = 0;
+    /* static: the option table holds their addresses (see chapter 1's client) */
+    static unsigned long long count = 1, timeout_ms = 5000;
+    static const char *wait_text = "sleepex";
+    static int wait_for_data = 0, shut_receive = 0;
     const struct ovs_option options[] = {
         {"--count", OVS_OPTION_NUMBER, &count, 1, 1000},
         {"--wait", OVS_OPTION_TEXT, &wait_text, 0, 0},

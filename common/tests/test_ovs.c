@@ -52,9 +52,9 @@ static void test_parse_port(void)
 static void test_parse_args(void)
 {
     const char *usage = "usage: test [--size N] [--name T] [--flag] <a> [b]";
-    unsigned long long size = 0;
-    const char *name = NULL;
-    int flag = 0;
+    static unsigned long long size = 0; /* static: addresses in an initializer */
+    static const char *name = NULL;
+    static int flag = 0;
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &size, 1, 100},
         {"--name", OVS_OPTION_TEXT, (void *)&name, 0, 0},
