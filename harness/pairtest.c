@@ -629,7 +629,13 @@ int main(int argc, char **argv)
                     for (k = 0; k < client->argc; k++)
                         args[k] = substitute(client->argv[k], host, port, refused_port);
                     client->argv = args;
-                    client->label = n_programs > 2 ? "client (each)" : "client";
+                    if (n_programs > 2) {
+                        /* Several clients, one after another: number them. */
+                        client->label = (char *)checked_realloc(NULL, 16);
+                        snprintf((char *)client->label, 16, "client %d", i);
+                    } else {
+                        client->label = "client";
+                    }
                     if (start_program(client, release_on != NULL) != 0)
                         break;
                     if (release_on != NULL) {

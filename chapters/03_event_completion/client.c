@@ -3,13 +3,13 @@
  *
  * Shows: WSASend with a WSAOVERLAPPED whose hEvent is an event object - the
  * seed blog's sending client, done right. The call either completes at once
- * (returns 0: the byte count is valid, and the event is set too) or fails
- * with WSA_IO_PENDING (the data is still going out; wait on the event, then
- * ask WSAGetOverlappedResult how many bytes went). Any other failure means
+ * (returns 0: the event is set too) or fails with WSA_IO_PENDING (the data
+ * is still going out; wait on the event). Either way WSAGetOverlappedResult
+ * says how many bytes went. Any other failure means
  * nothing was started and no event will ever be set. A completed send may
  * have taken fewer bytes than offered: the rest is posted again.
  *
- * Usage: ch03_client [--size N] <host> <port> [message]
+ * Usage: ch03_client [--size N] [--per-call N] <host> <port> [message]
  *   message    the text to send (default "Network is Computer")
  *   --size N   send a generated message of N bytes instead (K and M allowed;
  *              --size 16M is large enough to make WSASend pend)

@@ -60,7 +60,6 @@ struct connection {
     char chunk[BODY_CHUNK];
     struct ovs_digest digest;
     int receive_outstanding; /* posted, and its routine has not run yet */
-    int finished;            /* the routine will post nothing more */
     int message_complete;
     int closed_silently;     /* end of stream before the first byte */
     int gave_up;             /* main() closed the socket after a timeout */
@@ -135,7 +134,6 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
         /* A reset gives WSAECONNRESET; a receive cut short by closesocket
            gives WSA_OPERATION_ABORTED on Windows (another code under Wine). */
         ovs_report_error("WSARecv", (int)error);
-        c->finished = 1;
         return;
     }
     if (bytes == 0) { /* the client closed its sending side */
@@ -146,7 +144,6 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
         else
             fprintf(stderr, "the client closed the connection after %llu of %llu bytes\n",
                     c->digest.length, c->announced);
-        c->finished = 1;
         return;
     }
     if (c->stage == STAGE_HEADER) {
@@ -157,7 +154,6 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
             if (c->announced > OVS_MAX_MESSAGE) {
                 fprintf(stderr, "the client announced %llu bytes, more than the limit\n",
                         c->announced);
-                c->finished = 1;
                 return;
             }
             c->stage = STAGE_BODY;
@@ -168,12 +164,13 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
     }
     if (c->stage == STAGE_BODY && c->digest.length == c->announced) {
         c->message_complete = 1;
-        c->finished = 1;
         return;
     }
-    /* More to come: the routine itself posts the next receive. */
-    if (c->gave_up || post_receive(c) != 0)
-        c->finished = 1;
+    /* More to come: the routine itself posts the next receive. If that
+       fails, post_receive has reported it, nothing is outstanding any more,
+       and main()'s wait loop ends for this client. */
+    if (!c->gave_up)
+        (void)post_receive(c);
     fflush(stdout);
 }
 // [routine]
