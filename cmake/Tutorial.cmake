@@ -35,6 +35,15 @@ function(tutorial_usage_tests id)
   endforeach()
 endfunction()
 
+# tutorial_refused_test(<chNN>)
+#   The chapter's client aimed at a port where nothing listens: it must name
+#   the failed call and its code, and exit 1.
+function(tutorial_refused_test id)
+  tutorial_test(${id}.connection_refused
+    --exit 1 --err "connect() failed: 10061"
+    -- ${id}_client 127.0.0.1 {refused_port})
+endfunction()
+
 # tutorial_walkthrough(<pairtest arguments>...)
 #   How this chapter's server and client are shown running: in the
 #   `walkthrough` target (printed, in chapter order) and as the transcript
