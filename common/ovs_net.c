@@ -243,58 +243,52 @@ void ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent)
 }
 // [advance_buffers]
 
-int ovs_start_server(const char *usage, const char *port_text, const char *address,
-                     ovs_socket_factory make, SOCKET *listener)
+/* What ovs_start_server and ovs_start_client share: check the port, start
+   Winsock, resolve, then listen or connect. On failure everything is
+   reported and released, and the exit code for main() is returned. */
+static int start_endpoint(const char *usage, const char *host, const char *port_text,
+                          int server, ovs_socket_factory make, SOCKET *s)
 {
     struct addrinfo *addresses = NULL;
     unsigned short port;
     int rc;
 
-    if (ovs_parse_port(port_text, 1, &port) != 0)
-        return ovs_usage_error(usage, "port must be a number from 0 to 65535");
+    if (ovs_parse_port(port_text, server, &port) != 0)
+        return ovs_usage_error(usage, server ? "port must be a number from 0 to 65535"
+                                             : "port must be a number from 1 to 65535");
     if (ovs_winsock_start() != 0)
         return OVS_EXIT_FAILURE;
-    rc = ovs_resolve(address, port, 1, &addresses);
+    rc = ovs_resolve(host, port, server, &addresses);
     if (rc != 0) {
         ovs_report_error("getaddrinfo", rc);
         ovs_winsock_stop();
-        return ovs_usage_error(usage, "cannot listen on that address");
+        return ovs_usage_error(usage, server ? "cannot listen on that address" : "unknown host");
     }
-    *listener = ovs_listen(addresses, make);
+    *s = server ? ovs_listen(addresses, make) : ovs_connect(addresses, make);
     freeaddrinfo(addresses);
-    if (*listener == INVALID_SOCKET) {
+    if (*s == INVALID_SOCKET) {
         ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }
     return 0;
 }
 
+int ovs_start_server(const char *usage, const char *port_text, const char *address,
+                     ovs_socket_factory make, SOCKET *listener)
+{
+    return start_endpoint(usage, address, port_text, 1, make, listener);
+}
+
 int ovs_start_client(const char *usage, const char *host, const char *port_text,
                      ovs_socket_factory make, SOCKET *s)
 {
-    struct addrinfo *addresses = NULL;
     struct sockaddr_storage peer;
     int peer_length = (int)sizeof peer;
     char text[OVS_ADDRESS_TEXT_MAX];
-    unsigned short port;
-    int rc;
+    int rc = start_endpoint(usage, host, port_text, 0, make, s);
 
-    if (ovs_parse_port(port_text, 0, &port) != 0)
-        return ovs_usage_error(usage, "port must be a number from 1 to 65535");
-    if (ovs_winsock_start() != 0)
-        return OVS_EXIT_FAILURE;
-    rc = ovs_resolve(host, port, 0, &addresses);
-    if (rc != 0) {
-        ovs_report_error("getaddrinfo", rc);
-        ovs_winsock_stop();
-        return ovs_usage_error(usage, "unknown host");
-    }
-    *s = ovs_connect(addresses, make);
-    freeaddrinfo(addresses);
-    if (*s == INVALID_SOCKET) {
-        ovs_winsock_stop();
-        return OVS_EXIT_FAILURE;
-    }
+    if (rc != 0)
+        return rc;
     /* Say where we really are connected: a name may have several addresses. */
     if (getpeername(*s, (struct sockaddr *)&peer, &peer_length) == 0) {
         ovs_format_address((const struct sockaddr *)&peer, text, sizeof text);
