@@ -502,6 +502,18 @@ static char *substitute(const char *arg, const char *host, const char *port,
     return result;
 }
 
+/* Gives a program its final arguments: {host}, {port} and {refused_port}
+   replaced by their values. */
+static void substitute_arguments(struct program *p, const char *host, const char *port,
+                                 const char *refused_port)
+{
+    char **args = (char **)checked_realloc(NULL, sizeof(char *) * (size_t)p->argc);
+    int k;
+    for (k = 0; k < p->argc; k++)
+        args[k] = substitute(p->argv[k], host, port, refused_port);
+    p->argv = args;
+}
+
 static int usage(const char *problem)
 {
     fprintf(stderr, "pairtest: %s\nusage: pairtest [checks] -- SERVER [args] -- CLIENT [args] "
@@ -624,11 +636,7 @@ int main(int argc, char **argv)
             if (found) {
                 for (i = 1; i < n_programs; i++) {
                     struct program *client = &programs[i];
-                    int k;
-                    char **args = (char **)checked_realloc(NULL, sizeof(char *) * (size_t)client->argc);
-                    for (k = 0; k < client->argc; k++)
-                        args[k] = substitute(client->argv[k], host, port, refused_port);
-                    client->argv = args;
+                    substitute_arguments(client, host, port, refused_port);
                     if (n_programs > 2) {
                         /* Several clients, one after another: number them. */
                         client->label = (char *)checked_realloc(NULL, 16);
@@ -669,11 +677,7 @@ int main(int argc, char **argv)
         if (!finish_program(server, deadline))
             verdict(0, "server finished in time", "it was stopped");
     } else {
-        int k;
-        char **args = (char **)checked_realloc(NULL, sizeof(char *) * (size_t)programs[0].argc);
-        for (k = 0; k < programs[0].argc; k++)
-            args[k] = substitute(programs[0].argv[k], host, port, refused_port);
-        programs[0].argv = args;
+        substitute_arguments(&programs[0], host, port, refused_port);
         programs[0].label = "program";
         if (start_program(&programs[0], 0) == 0 && !finish_program(&programs[0], deadline))
             verdict(0, "program finished in time", "it was stopped");
