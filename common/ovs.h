@@ -191,6 +191,15 @@ SOCKET ovs_overlapped_socket(const struct addrinfo *address);
 int ovs_resolve(const char *host, unsigned short port, int passive, struct addrinfo **result);
 
 /**
+ * \brief Says whether a getaddrinfo() failure is the user's (a name or an
+ *        address family that does not exist: exit 2 with the usage line) or
+ *        the system's (a temporary failure, no memory, ...: exit 1).
+ * \param code  The code getaddrinfo() returned (EAI_NONAME is WSAHOST_NOT_FOUND, ...).
+ * \return 1 for a usage error, 0 for a run-time failure.
+ */
+int ovs_resolve_failure_is_usage(int code);
+
+/**
  * \brief Formats an address as `127.0.0.1 port 50123` or `::1 port 50123`.
  * \param address  The address (IPv4 or IPv6).
  * \param text     Where the text is written; OVS_ADDRESS_TEXT_MAX bytes suffice.
@@ -327,8 +336,10 @@ unsigned long long ovs_buffers_length(const WSABUF *buffers, DWORD count);
  * \brief Copies the start of a WSABUF array, at most \p limit bytes of it, into
  *        \p offer: what a sender offers to one WSASend call.
  *
- * The chapters' `--per-call N` options use it to make every send partial on
- * purpose, the case the system may produce at any time.
+ * The chapters' `--per-call N` options use it to offer fewer bytes than the
+ * program has, so that the loops which send the rest are really run. (On a
+ * blocking or overlapped socket WSASend takes everything it is given; short
+ * counts are documented for non-blocking sockets only.)
  * \param buffers  The buffers still to send.
  * \param count    Their number (at least 1).
  * \param limit    The most bytes to offer; 0 for no limit.
@@ -342,11 +353,46 @@ DWORD ovs_offer_buffers(const WSABUF *buffers, DWORD count, unsigned long long l
  * \brief Moves a WSABUF array past \p sent bytes after a send: skips the
  *        buffers that went out whole and trims the first one that went out
  *        in part, so the array then describes exactly what is left to send.
+ *
+ * A send that completed successfully with 0 bytes while bytes were left, or
+ * that reports more bytes than the array describes, cannot be right: posting
+ * "the rest" again would loop for ever or send from the wrong place. Such a
+ * count is refused and the array is left as it was.
  * \param buffers  In/out: the first buffer still to send.
  * \param count    In/out: how many buffers are left.
  * \param sent     How many bytes the completed send took.
+ * \return 0 when the array was moved, -1 when \p sent was 0 with bytes left,
+ *         or larger than what the array describes (nothing is changed).
  */
-void ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent);
+int ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent);
+
+/**
+ * \brief Waits until an overlapped operation that was given up on has really
+ *        ended, so that its buffers and its WSAOVERLAPPED may be reused.
+ *
+ * For an operation started with an event in `overlapped->hEvent`, right
+ * after the program called `CancelIoEx(*s, overlapped)`. Pass 0 as
+ * \p cancel_error when CancelIoEx succeeded, otherwise its GetLastError().
+ * ERROR_NOT_FOUND means the operation had already completed. Any other
+ * failure means the request may never reach the operation, so the socket is
+ * closed (closing a socket aborts every operation still pending on it) and
+ * \p s becomes INVALID_SOCKET. Then the event is waited for, at most
+ * \p timeout_ms: CancelIoEx does not wait for the operation to end.
+ * \param s             In/out: the socket; INVALID_SOCKET if it was closed here.
+ * \param overlapped    The operation's WSAOVERLAPPED (its hEvent is waited on).
+ * \param cancel_error  0 if CancelIoEx succeeded, else the error it gave.
+ * \param timeout_ms    The longest wait for the operation to end.
+ * \param bytes         Receives the byte count when the operation completed anyway.
+ * \param error         Receives the operation's error code when it ended with
+ *                      one (995 WSA_OPERATION_ABORTED for a cancelled one), or
+ *                      0 when the socket was closed here and no code can be read.
+ * \return 1 when it completed successfully after all (the data won the race),
+ *         0 when it ended with an error, -1 when it had not ended after
+ *         \p timeout_ms: then its memory must never be reused or freed (the
+ *         caller reports it and ends the process).
+ */
+int ovs_drain_cancelled(SOCKET *s, WSAOVERLAPPED *overlapped, DWORD cancel_error,
+                        DWORD timeout_ms, DWORD *bytes, int *error);
 /** @} */
 
 /** \name The message format

@@ -227,8 +227,13 @@ DWORD ovs_offer_buffers(const WSABUF *buffers, DWORD count, unsigned long long l
 }
 
 // [advance_buffers]
-void ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent)
+int ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent)
 {
+    unsigned long long left = ovs_buffers_length(*buffers, *count);
+    /* A completed send that took nothing would be posted again and again,
+       and a count larger than what was offered is not a real count. */
+    if ((sent == 0 && left > 0) || sent > left)
+        return -1;
     /* Skip the buffers that went out whole... */
     while (*count > 0 && sent >= (*buffers)[0].len) {
         sent -= (*buffers)[0].len;
@@ -240,8 +245,51 @@ void ovs_advance_buffers(WSABUF **buffers, DWORD *count, DWORD sent)
         (*buffers)[0].buf += sent;
         (*buffers)[0].len -= sent;
     }
+    return 0;
 }
 // [advance_buffers]
+
+// [drain_cancelled]
+int ovs_drain_cancelled(SOCKET *s, WSAOVERLAPPED *overlapped, DWORD cancel_error,
+                        DWORD timeout_ms, DWORD *bytes, int *error)
+{
+    DWORD flags = 0, waited;
+
+    *bytes = 0;
+    *error = 0;
+    if (cancel_error != 0 && cancel_error != ERROR_NOT_FOUND) {
+        /* The cancel request failed, so nothing says the operation will
+           ever end. Closing the socket aborts every operation on it. */
+        closesocket(*s);
+        *s = INVALID_SOCKET;
+    }
+    /* CancelIoEx only asks: the operation ends when its event is set. */
+    waited = WSAWaitForMultipleEvents(1, &overlapped->hEvent, FALSE, timeout_ms, FALSE);
+    if (waited == WSA_WAIT_FAILED) {
+        ovs_report_wsa_error("WSAWaitForMultipleEvents");
+        return -1;
+    }
+    if (waited != WSA_WAIT_EVENT_0)
+        return -1; /* still running: its buffers still belong to the system */
+    if (*s == INVALID_SOCKET)
+        return 0; /* it ended; a closed socket has no result to ask for */
+    /* The event is set, so this does not wait. */
+    if (WSAGetOverlappedResult(*s, overlapped, bytes, FALSE, &flags))
+        return 1;
+    *error = WSAGetLastError();
+    return 0;
+}
+// [drain_cancelled]
+
+int ovs_resolve_failure_is_usage(int code)
+{
+    /* No such name, no address of that family, no such service: the
+       command line asked for something that does not exist. Anything else
+       (WSATRY_AGAIN, WSA_NOT_ENOUGH_MEMORY, WSANO_RECOVERY, ...) is a
+       failure of the moment, not of the command line. */
+    return code == WSAHOST_NOT_FOUND || code == WSANO_DATA || code == WSAEAFNOSUPPORT ||
+           code == WSATYPE_NOT_FOUND;
+}
 
 /* What ovs_start_server and ovs_start_client share: check the port, start
    Winsock, resolve, then listen or connect. On failure everything is
@@ -262,6 +310,8 @@ static int start_endpoint(const char *usage, const char *host, const char *port_
     if (rc != 0) {
         ovs_report_error("getaddrinfo", rc);
         ovs_winsock_stop();
+        if (!ovs_resolve_failure_is_usage(rc))
+            return OVS_EXIT_FAILURE;
         return ovs_usage_error(usage, server ? "cannot listen on that address" : "unknown host");
     }
     *s = server ? ovs_listen(addresses, make) : ovs_connect(addresses, make);

@@ -141,6 +141,129 @@ static void test_addresses(void)
     check(ovs_resolve("no such host", 1, 0, &ai) != 0, "resolve: unknown host fails");
 }
 
+static void test_advance_buffers(void)
+{
+    char a[10], b[20];
+    WSABUF bufs[2], *cursor = bufs;
+    DWORD count = 2;
+
+    bufs[0].buf = a;
+    bufs[0].len = sizeof a;
+    bufs[1].buf = b;
+    bufs[1].len = sizeof b;
+    check(ovs_advance_buffers(&cursor, &count, 14) == 0 && count == 1 && cursor == &bufs[1] &&
+              cursor[0].buf == b + 4 && cursor[0].len == 16,
+          "advance: past the first buffer and into the second");
+    /* The guard every sender relies on: a completed send that took nothing
+       must not be posted again for ever. */
+    check(ovs_advance_buffers(&cursor, &count, 0) == -1 && count == 1 && cursor[0].len == 16,
+          "advance: 0 bytes with bytes left is refused, nothing changed");
+    check(ovs_advance_buffers(&cursor, &count, 17) == -1 && cursor[0].len == 16,
+          "advance: more bytes than offered is refused");
+    check(ovs_advance_buffers(&cursor, &count, 16) == 0 && count == 0, "advance: to the end");
+    check(ovs_advance_buffers(&cursor, &count, 0) == 0, "advance: 0 bytes with nothing left is fine");
+}
+
+static void test_resolve_failures(void)
+{
+    check(ovs_resolve_failure_is_usage(WSAHOST_NOT_FOUND), "resolve failure: no such host is a usage error");
+    check(ovs_resolve_failure_is_usage(WSANO_DATA), "resolve failure: no address is a usage error");
+    check(ovs_resolve_failure_is_usage(WSAEAFNOSUPPORT), "resolve failure: no such family is a usage error");
+    check(!ovs_resolve_failure_is_usage(WSATRY_AGAIN), "resolve failure: a temporary failure is not");
+    check(!ovs_resolve_failure_is_usage(WSA_NOT_ENOUGH_MEMORY), "resolve failure: no memory is not");
+    check(!ovs_resolve_failure_is_usage(WSANO_RECOVERY), "resolve failure: a failed server is not");
+}
+
+/* A connected pair of overlapped sockets on loopback. */
+static int make_pair(SOCKET *a, SOCKET *b)
+{
+    struct addrinfo *ai = NULL;
+    struct sockaddr_storage bound;
+    int length = (int)sizeof bound;
+    SOCKET listener;
+
+    *a = *b = INVALID_SOCKET;
+    if (ovs_resolve("127.0.0.1", 0, 1, &ai) != 0)
+        return -1;
+    listener = ovs_overlapped_socket(ai);
+    if (listener != INVALID_SOCKET &&
+        (bind(listener, ai->ai_addr, (int)ai->ai_addrlen) != 0 || listen(listener, 1) != 0 ||
+         getsockname(listener, (struct sockaddr *)&bound, &length) != 0)) {
+        closesocket(listener);
+        listener = INVALID_SOCKET;
+    }
+    if (listener != INVALID_SOCKET) {
+        *a = ovs_overlapped_socket(ai);
+        if (*a != INVALID_SOCKET && connect(*a, (struct sockaddr *)&bound, length) == 0)
+            *b = accept(listener, NULL, NULL);
+        closesocket(listener);
+    }
+    freeaddrinfo(ai);
+    return *b == INVALID_SOCKET ? -1 : 0;
+}
+
+/* Posts a WSARecv with an event on s; returns 0 when it is pending. */
+static int post_pending_receive(SOCKET s, WSAOVERLAPPED *ov, char *data, ULONG size)
+{
+    WSABUF buffer;
+    DWORD flags = 0;
+    buffer.buf = data;
+    buffer.len = size;
+    memset(ov, 0, sizeof *ov);
+    ov->hEvent = WSACreateEvent();
+    if (ov->hEvent == WSA_INVALID_EVENT)
+        return -1;
+    if (WSARecv(s, &buffer, 1, NULL, &flags, ov, NULL) == 0)
+        return 1;
+    return WSAGetLastError() == WSA_IO_PENDING ? 0 : -1;
+}
+
+static void test_drain_cancelled(void)
+{
+    SOCKET a, b;
+    WSAOVERLAPPED ov;
+    char data[16];
+    DWORD bytes, cancel_error;
+    int error, rc;
+
+    /* Cancelled for real: the receive ends with 995 and the socket stays. */
+    if (make_pair(&a, &b) != 0 || post_pending_receive(b, &ov, data, sizeof data) != 0) {
+        check(0, "drain: set-up of a pending receive");
+        return;
+    }
+    cancel_error = CancelIoEx((HANDLE)b, &ov) ? 0 : GetLastError();
+    rc = ovs_drain_cancelled(&b, &ov, cancel_error, 5000, &bytes, &error);
+    check(rc == 0 && error == WSA_OPERATION_ABORTED && b != INVALID_SOCKET,
+          "drain: a cancelled receive ends with 995");
+    WSACloseEvent(ov.hEvent);
+
+    /* The data won the race: CancelIoEx finds nothing (ERROR_NOT_FOUND),
+       and the receive's own result is returned. */
+    if (post_pending_receive(b, &ov, data, sizeof data) != 0 || send(a, "hello", 5, 0) != 5 ||
+        WSAWaitForMultipleEvents(1, &ov.hEvent, FALSE, 5000, FALSE) != WSA_WAIT_EVENT_0) {
+        check(0, "drain: set-up of a completed receive");
+        return;
+    }
+    cancel_error = CancelIoEx((HANDLE)b, &ov) ? 0 : GetLastError();
+    rc = ovs_drain_cancelled(&b, &ov, cancel_error, 5000, &bytes, &error);
+    check(cancel_error == ERROR_NOT_FOUND && rc == 1 && bytes == 5,
+          "drain: a receive that completed first keeps its 5 bytes");
+    WSACloseEvent(ov.hEvent);
+
+    /* CancelIoEx failed for another reason (here pretended): the socket must
+       be closed, which ends the receive, and the wait must not be endless.
+       Without the close this call would wait for data that never comes. */
+    if (post_pending_receive(b, &ov, data, sizeof data) != 0) {
+        check(0, "drain: set-up of a second pending receive");
+        return;
+    }
+    rc = ovs_drain_cancelled(&b, &ov, ERROR_INVALID_HANDLE, 5000, &bytes, &error);
+    check(rc == 0 && b == INVALID_SOCKET,
+          "drain: a failed CancelIoEx closes the socket and the receive ends");
+    WSACloseEvent(ov.hEvent);
+    closesocket(a);
+}
+
 static void test_errors(void)
 {
     char text[512];
@@ -161,6 +284,9 @@ int main(void)
     test_message_format();
     test_addresses();
     test_errors();
+    test_advance_buffers();
+    test_resolve_failures();
+    test_drain_cancelled();
     ovs_winsock_stop();
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed == 0 ? 0 : 1;
