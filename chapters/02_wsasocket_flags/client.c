@@ -12,8 +12,8 @@
  *                 allowed, e.g. --size 100K)
  *   --pieces N    describe the body with N WSABUFs instead of 1 (1 to 16),
  *                 to show that the pieces leave as one byte stream
- *   --per-call N  offer WSASend at most N bytes per call, as if the system
- *                 took only that much, to watch the rest being sent
+ *   --per-call N  offer WSASend at most N bytes per call (the program holds
+ *                 the rest back), to watch the loop send what is left
  */
 #include "ovs.h"
 
@@ -27,33 +27,35 @@ static const char usage[] =
 
 // [send_gathered]
 /* Sends every byte that the WSABUF array describes (and changes the array on
-   the way). A blocking WSASend normally takes everything, but it may report
-   fewer bytes than asked: then the array is moved past what went out and
-   the rest is sent. per_call is 0, or the most bytes to offer per call
-   (--per-call), which makes that case happen on purpose. */
+   the way). per_call is 0, or the most bytes to offer per call (--per-call):
+   then the program itself holds the rest back for the next call. */
 static int send_gathered(SOCKET s, WSABUF *buffers, DWORD count, unsigned long long per_call)
 {
     WSABUF offer[1 + MAX_PIECES];
     while (count > 0) {
-        unsigned long long asked = ovs_buffers_length(buffers, count);
-        DWORD sent = 0, offered = ovs_offer_buffers(buffers, count, per_call, offer);
+        unsigned long long left = ovs_buffers_length(buffers, count);
+        DWORD sent = 0, n_offer = ovs_offer_buffers(buffers, count, per_call, offer);
+        unsigned long long offered = ovs_buffers_length(offer, n_offer);
+        if (offered < left)
+            printf("offered %llu of %llu bytes (--per-call)\n", offered, left);
         /* lpOverlapped and the completion routine are NULL: the call blocks
            until the system has taken the data, and says how much it took
            through lpNumberOfBytesSent. */
-        if (WSASend(s, offer, offered, &sent, 0, NULL, NULL) == SOCKET_ERROR) {
+        if (WSASend(s, offer, n_offer, &sent, 0, NULL, NULL) == SOCKET_ERROR) {
             ovs_report_wsa_error("WSASend");
             return -1;
         }
-        if (sent == 0 && asked > 0) {
-            /* Success without progress would make this loop spin forever. */
-            fprintf(stderr, "WSASend() took none of %llu bytes\n", asked);
+        /* A blocking WSASend takes everything it is offered. Checking the
+           count anyway is defensive: a short one would be sent on from the
+           right place, and a count that makes no progress is refused by
+           ovs_advance_buffers (it would loop for ever). */
+        if (sent != offered)
+            printf("WSASend took %lu of the %llu bytes offered\n", (unsigned long)sent, offered);
+        if (ovs_advance_buffers(&buffers, &count, sent) != 0) {
+            fprintf(stderr, "WSASend() reported %lu of the %llu bytes offered: giving up\n",
+                    (unsigned long)sent, offered);
             return -1;
         }
-        if (sent < asked)
-            printf("WSASend took %lu of %llu bytes, sending the rest\n",
-                   (unsigned long)sent, asked);
-        /* Move the array past what went out (see common/ovs_net.c). */
-        ovs_advance_buffers(&buffers, &count, sent);
     }
     return 0;
 }

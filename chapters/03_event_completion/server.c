@@ -33,6 +33,9 @@
 static const char usage[] =
     "usage: ch03_server [--wait-for-data] [--count N] [--timeout MS] <port> [address]";
 
+/* How long a cancelled receive may take to end before the server stops. */
+#define DRAIN_TIMEOUT_MS 5000u
+
 /* Everything one connection's receives need, kept together so that the
    buffer and the WSAOVERLAPPED outlive every receive posted with them. */
 struct receiver {
@@ -43,27 +46,46 @@ struct receiver {
     char chunk[64 * 1024];
     DWORD timeout_ms;
     unsigned long completed_at_once, pending;
+    int stuck; /* a cancelled receive never ended: never free or reuse this */
 };
 
 // [cancel]
 /* A receive we stop waiting for is still running: the system may write into
-   the buffer and the WSAOVERLAPPED until it completes. Cancel it and wait
-   for that completion before anything is freed or reused. */
-static void cancel_and_drain(struct receiver *r)
+   the buffer and the WSAOVERLAPPED until it completes. Ask for it to be
+   cancelled, then wait (bounded) until it has really ended, before anything
+   is freed or reused. Returns -1 when it never ended: then the receiver must
+   not be touched again. */
+static int cancel_and_drain(struct receiver *r)
 {
-    DWORD ignored_bytes, ignored_flags;
-    if (!CancelIoEx((HANDLE)r->s, &r->overlapped) && GetLastError() != ERROR_NOT_FOUND)
-        ovs_report_error("CancelIoEx", (int)GetLastError());
-    /* fWait=TRUE is allowed here because the operation has an event: the
-       call waits on that event. It fails with 995 (WSA_OPERATION_ABORTED)
-       for a cancelled receive, or succeeds if the data won the race. */
-    if (WSAGetOverlappedResult(r->s, &r->overlapped, &ignored_bytes, TRUE, &ignored_flags))
-        printf("the cancelled receive had completed anyway\n");
+    DWORD bytes, cancel_error = 0;
+    int error, outcome;
+
+    if (!CancelIoEx((HANDLE)r->s, &r->overlapped)) {
+        cancel_error = GetLastError();
+        /* ERROR_NOT_FOUND: nothing to cancel, the receive already completed. */
+        if (cancel_error != ERROR_NOT_FOUND)
+            ovs_report_error("CancelIoEx", (int)cancel_error);
+    }
+    /* Waits on the receive's event; if CancelIoEx failed, closes the socket
+       first (see common/ovs_net.c). */
+    outcome = ovs_drain_cancelled(&r->s, &r->overlapped, cancel_error, DRAIN_TIMEOUT_MS, &bytes,
+                                  &error);
+    if (outcome == 1)
+        printf("the cancelled receive had completed anyway, with %lu bytes\n",
+               (unsigned long)bytes);
+    else if (outcome == 0 && error != 0)
+        printf("the cancelled receive ended with %d\n", error);
+    else if (outcome == 0)
+        printf("the receive ended when its socket was closed\n");
     else
-        printf("the cancelled receive ended with %d\n", WSAGetLastError());
+        fprintf(stderr, "the cancelled receive did not end within %lu ms\n",
+                (unsigned long)DRAIN_TIMEOUT_MS);
     fflush(stdout);
+    if (outcome < 0)
+        r->stuck = 1;
+    return outcome < 0 ? -1 : 0;
 }
-// [cancel]
+// [cancel]// [cancel]
 
 /* Posts one WSARecv for up to `length` bytes and returns only when it has
    completed: `*received` is then the byte count (0: the peer closed its
@@ -291,8 +313,10 @@ static int serve_client(SOCKET listener, struct receiver *r, int wait_first)
         status = OVS_EXIT_FAILURE;
     }
     /* Every receive has completed (or was cancelled and drained) by now,
-       so closing the socket cannot pull anything from under the system. */
-    closesocket(r->s);
+       so closing the socket cannot pull anything from under the system.
+       (A failed cancel may have closed it already.) */
+    if (r->s != INVALID_SOCKET && !r->stuck)
+        closesocket(r->s);
     r->s = INVALID_SOCKET;
     return status;
 }
@@ -335,6 +359,12 @@ int main(int argc, char **argv)
         r->timeout_ms = (DWORD)timeout_ms;
         for (served = 0; served < count; served++) {
             rc = serve_client(listener, r, wait_first);
+            if (r->stuck) {
+                /* A receive still owns r's buffer: freeing r, or WSACleanup
+                   cancelling behind our back, is not allowed. End here. */
+                fprintf(stderr, "stopping: a receive is still outstanding\n");
+                return OVS_EXIT_FAILURE;
+            }
             if (rc < 0) {
                 status = OVS_EXIT_FAILURE;
                 break; /* accept failed: no point trying again */

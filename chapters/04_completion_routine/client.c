@@ -2,17 +2,18 @@
  * Chapter 4 - completion routines: the client.
  *
  * Shows: WSASend with a completion routine. The routine learns how many
- * bytes went; when that is fewer than the message (a partial send, or a
- * deliberately small --chunk), it posts WSASend again for the rest. main()
- * waits in SleepEx(..., TRUE), the alertable wait in which the routine runs,
- * and checks that it returned WAIT_IO_COMPLETION. The reply is then received
- * with the blocking helper, as in chapter 1.
+ * bytes went and, while bytes are left (with --per-call the program offers
+ * only part of the message per call), posts WSASend again for the rest.
+ * main() waits in SleepEx(..., TRUE), the alertable wait in which the
+ * routine runs, and checks that it returned WAIT_IO_COMPLETION. The reply
+ * is then received with the blocking helper, as in chapter 1: by then no
+ * send is outstanding, so no routine can run inside that blocking call.
  *
- * Usage: ch04_client [--size N] [--chunk N] <host> <port> [message]
- *   message    the text to send (default "Network is Computer")
- *   --size N   send a generated message of N bytes instead (K and M allowed)
- *   --chunk N  hand WSASend at most N bytes at a time, so that the routine
- *              has to post the rest, as it would after a partial send
+ * Usage: ch04_client [--size N] [--per-call N] <host> <port> [message]
+ *   message       the text to send (default "Network is Computer")
+ *   --size N      send a generated message of N bytes instead (K and M allowed)
+ *   --per-call N  offer each WSASend at most N bytes (the program holds the
+ *                 rest back), so that the routine has to post the rest
  */
 #include "ovs.h"
 
@@ -21,7 +22,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: ch04_client [--size N] [--chunk N] <host> <port> [message]";
+    "usage: ch04_client [--size N] [--per-call N] <host> <port> [message]";
 
 /* A bound on each alertable wait: a send that never completes is an error,
    not a reason to wait for ever. */
@@ -34,11 +35,12 @@ struct outgoing {
     WSAOVERLAPPED overlapped;
     SOCKET socket;
     unsigned char header[OVS_HEADER_SIZE];
-    const char *body;
-    size_t body_length;
-    unsigned long long total; /* header and body */
-    unsigned long long sent;
-    unsigned long long chunk; /* 0: no limit */
+    WSABUF buffers[2];  /* header and body ... */
+    WSABUF *left;       /* ... and the part of them still to send */
+    DWORD left_count;
+    unsigned long long total, sent;
+    unsigned long long per_call; /* 0: no limit */
+    unsigned long long offered;  /* by the send in flight */
     int send_outstanding;
     int failed;
 };
@@ -50,43 +52,28 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
                                     DWORD flags);
 
 // [post_send]
-/* Posts one WSASend for everything not yet sent (at most --chunk bytes):
-   the rest of the header and the body, gathered from two buffers. */
+/* Posts one WSASend for what is left (at most --per-call bytes), gathered
+   from the header and body buffers, as in chapter 3. */
 static int post_send(struct outgoing *o)
 {
-    WSABUF buffers[2];
-    DWORD n_buffers = 0;
-    unsigned long long offset = o->sent, budget = o->total - o->sent, offered = 0;
+    WSABUF offer[2];
+    DWORD n_offer = ovs_offer_buffers(o->left, o->left_count, o->per_call, offer);
+    unsigned long long left = ovs_buffers_length(o->left, o->left_count);
     int rc;
 
-    if (o->chunk != 0 && budget > o->chunk)
-        budget = o->chunk;
-    if (offset < OVS_HEADER_SIZE) {
-        ULONG len = (ULONG)(OVS_HEADER_SIZE - offset);
-        if (len > budget)
-            len = (ULONG)budget;
-        buffers[n_buffers].buf = (char *)o->header + offset;
-        buffers[n_buffers].len = len;
-        n_buffers++;
-        offered += len;
-        offset = OVS_HEADER_SIZE;
-    }
-    if (offered < budget) {
-        buffers[n_buffers].buf = (char *)o->body + (offset - OVS_HEADER_SIZE);
-        buffers[n_buffers].len = (ULONG)(budget - offered);
-        n_buffers++;
-        offered = budget;
-    }
+    o->offered = ovs_buffers_length(offer, n_offer);
+    if (o->offered < left)
+        printf("offered %llu of %llu bytes (--per-call)\n", o->offered, left);
     memset(&o->overlapped, 0, sizeof o->overlapped);
     o->overlapped.hEvent = (WSAEVENT)o; /* ignored by the system: ours */
-    rc = WSASend(o->socket, buffers, n_buffers, NULL, 0, &o->overlapped, send_completed);
+    rc = WSASend(o->socket, offer, n_offer, NULL, 0, &o->overlapped, send_completed);
     if (rc == SOCKET_ERROR && WSAGetLastError() != WSA_IO_PENDING) {
         /* Nothing was started, so no routine will come for it. */
         ovs_report_wsa_error("WSASend");
         return -1;
     }
     o->send_outstanding = 1;
-    printf("WSASend of %llu bytes: %s\n", offered,
+    printf("WSASend of %llu bytes: %s\n", o->offered,
            rc == 0 ? "completed at once; its routine is queued all the same"
                    : "pending (WSA_IO_PENDING)");
     return 0;
@@ -107,13 +94,22 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
         o->failed = 1;
         return;
     }
-    o->sent += bytes;
     printf("send routine on thread %lu (%s): %lu bytes went, %llu of %llu\n",
            (unsigned long)thread,
            thread == main_thread_id ? "the same thread as main" : "another thread",
-           (unsigned long)bytes, o->sent, o->total);
-    /* Fewer bytes than offered is not an error: send the rest. */
-    if (o->sent < o->total && post_send(o) != 0)
+           (unsigned long)bytes, o->sent + bytes, o->total);
+    /* A completed overlapped send took all it was offered. The shared
+       helper moves past it, and refuses a count that makes no progress:
+       posting "the rest" again after 0 bytes would loop for ever. */
+    if (ovs_advance_buffers(&o->left, &o->left_count, bytes) != 0) {
+        fprintf(stderr, "WSASend() reported %lu of the %llu bytes offered: giving up\n",
+                (unsigned long)bytes, o->offered);
+        o->failed = 1;
+        return;
+    }
+    o->sent += bytes;
+    /* The routine itself posts the next send (no blocking call in here). */
+    if (o->left_count > 0 && post_send(o) != 0)
         o->failed = 1;
 }
 // [send_routine]
@@ -121,10 +117,10 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
 int main(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, OVS_DEFAULT_MESSAGE};
-    static unsigned long long generated_size = 0, chunk = 0; /* see ch01 */
+    static unsigned long long generated_size = 0, per_call = 0; /* see ch01 */
     const struct ovs_option options[] = {
         {"--size", OVS_OPTION_NUMBER, &generated_size, 1, OVS_MAX_MESSAGE},
-        {"--chunk", OVS_OPTION_NUMBER, &chunk, 1, OVS_MAX_MESSAGE},
+        {"--per-call", OVS_OPTION_NUMBER, &per_call, 1, OVS_MAX_MESSAGE},
     };
     struct outgoing *o = NULL;
     char *body;
@@ -147,11 +143,15 @@ int main(int argc, char **argv)
     }
     if (o != NULL) {
         o->socket = s;
-        o->body = body;
-        o->body_length = length;
         o->total = OVS_HEADER_SIZE + (unsigned long long)length;
-        o->chunk = chunk;
+        o->per_call = per_call;
         ovs_encode_length((uint32_t)length, o->header);
+        o->buffers[0].buf = (char *)o->header;
+        o->buffers[0].len = OVS_HEADER_SIZE;
+        o->buffers[1].buf = body;
+        o->buffers[1].len = (ULONG)length;
+        o->left = o->buffers;
+        o->left_count = 2;
         // [send_wait]
         if (post_send(o) == 0) {
             while (o->send_outstanding) {
