@@ -226,6 +226,10 @@ static void test_drain_cancelled(void)
     DWORD bytes, cancel_error;
     int error, rc;
 
+    /* Each case has a fresh connection: Microsoft calls the continued use of
+       a socket whose operations were cancelled undefined, and says to close
+       it ("Overlapped I/O and Event Objects", Winsock). */
+
     /* Cancelled for real: the receive ends with 995 and the socket stays. */
     if (make_pair(&a, &b) != 0 || post_pending_receive(b, &ov, data, sizeof data) != 0) {
         check(0, "drain: set-up of a pending receive");
@@ -236,10 +240,13 @@ static void test_drain_cancelled(void)
     check(rc == 0 && error == WSA_OPERATION_ABORTED && b != INVALID_SOCKET,
           "drain: a cancelled receive ends with 995");
     WSACloseEvent(ov.hEvent);
+    closesocket(b);
+    closesocket(a);
 
     /* The data won the race: CancelIoEx finds nothing (ERROR_NOT_FOUND),
        and the receive's own result is returned. */
-    if (post_pending_receive(b, &ov, data, sizeof data) != 0 || send(a, "hello", 5, 0) != 5 ||
+    if (make_pair(&a, &b) != 0 || post_pending_receive(b, &ov, data, sizeof data) != 0 ||
+        send(a, "hello", 5, 0) != 5 ||
         WSAWaitForMultipleEvents(1, &ov.hEvent, FALSE, 5000, FALSE) != WSA_WAIT_EVENT_0) {
         check(0, "drain: set-up of a completed receive");
         return;
@@ -249,12 +256,14 @@ static void test_drain_cancelled(void)
     check(cancel_error == ERROR_NOT_FOUND && rc == 1 && bytes == 5,
           "drain: a receive that completed first keeps its 5 bytes");
     WSACloseEvent(ov.hEvent);
+    closesocket(b);
+    closesocket(a);
 
     /* CancelIoEx failed for another reason (here pretended): the socket must
        be closed, which ends the receive, and the wait must not be endless.
        Without the close this call would wait for data that never comes. */
-    if (post_pending_receive(b, &ov, data, sizeof data) != 0) {
-        check(0, "drain: set-up of a second pending receive");
+    if (make_pair(&a, &b) != 0 || post_pending_receive(b, &ov, data, sizeof data) != 0) {
+        check(0, "drain: set-up of a third pending receive");
         return;
     }
     rc = ovs_drain_cancelled(&b, &ov, ERROR_INVALID_HANDLE, 5000, &bytes, &error);
