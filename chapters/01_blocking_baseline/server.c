@@ -49,8 +49,9 @@ int main(int argc, char **argv)
         // [receive_message]
         /* Header, then body, each with as many recv() calls as it takes:
            see ovs_receive_message() in common/. */
-        if (ovs_receive_message(client, NULL, &digest) == 0) {
-            // [receive_message]
+        rc = ovs_receive_message(client, NULL, &digest);
+        // [receive_message]
+        if (rc == 0) {
             ovs_print_received(&digest);
             if (ovs_send_reply(client, &digest) == 0)
                 status = OVS_EXIT_OK;

@@ -155,7 +155,10 @@ int main(int argc, char **argv)
         // [send_wait]
         if (post_send(o) == 0) {
             while (o->send_outstanding) {
-                DWORD waited = SleepEx(SEND_WAIT_MS, TRUE);
+                DWORD waited;
+                printf("waiting in SleepEx(%lu ms, alertable)\n", (unsigned long)SEND_WAIT_MS);
+                fflush(stdout);
+                waited = SleepEx(SEND_WAIT_MS, TRUE);
                 printf("SleepEx(%lu ms, alertable) returned %lu %s\n",
                        (unsigned long)SEND_WAIT_MS, (unsigned long)waited,
                        waited == WAIT_IO_COMPLETION ? "WAIT_IO_COMPLETION" : "the time ran out");

@@ -203,6 +203,10 @@ static const char *wait_result_name(enum wait_kind kind, DWORD result)
 static DWORD alertable_wait(enum wait_kind kind, HANDLE never_set, DWORD timeout_ms)
 {
     DWORD result;
+    /* Said before the wait, so that the routines printed next are seen to
+       run inside it. */
+    printf("waiting in %s(%lu ms, alertable)\n", wait_call_name(kind), (unsigned long)timeout_ms);
+    fflush(stdout);
     if (kind == WAIT_SLEEPEX)
         result = SleepEx(timeout_ms, TRUE);
     else if (kind == WAIT_WFSO)
