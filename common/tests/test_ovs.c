@@ -273,6 +273,17 @@ static void test_drain_cancelled(void)
     closesocket(a);
 }
 
+static void test_handle_count(void)
+{
+    unsigned long before = ovs_count_handles(), with_event;
+    HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    with_event = ovs_count_handles();
+    if (event != NULL)
+        CloseHandle(event);
+    check(before > 0 && with_event == before + 1 && ovs_count_handles() == before,
+          "handle count: one more with an event open, back after closing it");
+}
+
 static void test_errors(void)
 {
     char text[512];
@@ -296,6 +307,7 @@ int main(void)
     test_advance_buffers();
     test_resolve_failures();
     test_drain_cancelled();
+    test_handle_count();
     ovs_winsock_stop();
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed == 0 ? 0 : 1;
