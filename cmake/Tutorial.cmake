@@ -46,8 +46,12 @@ endfunction()
 
 # tutorial_walkthrough(<pairtest arguments>...)
 #   How this chapter's server and client are shown running: in the
-#   `walkthrough` target (printed, in chapter order) and as the transcript
-#   file that the chapter page includes with \verbinclude.
+#   `walkthrough` target (printed, in chapter order) and in the chapter page,
+#   which shows the run's transcript (\verbinclude chNN.txt) and a sequence
+#   chart drawn from the very same run (\runchart{chNN}): pairtest writes
+#   every printed line with its time, and harness/chart.py turns the lines
+#   into arrows through the chapter's chart.rules. Transcript and chart are
+#   always written together, so they cannot tell different stories.
 function(tutorial_walkthrough)
   get_filename_component(dir_name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   string(SUBSTRING ${dir_name} 0 2 number)
@@ -57,22 +61,32 @@ function(tutorial_walkthrough)
   get_property(chapter_targets DIRECTORY PROPERTY BUILDSYSTEM_TARGETS)
 
   set(transcript transcripts/${id}.txt)
+  set(timeline transcripts/${id}.timeline)
+  set(chart charts/${id}.msc)
+  set(rules ${CMAKE_CURRENT_SOURCE_DIR}/chart.rules)
+  set(run COMMAND pairtest --brief --transcript ${transcript} --timeline ${timeline} ${ARGN})
+  if(Python3_Interpreter_FOUND)
+    set(draw COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/harness/chart.py ${rules}
+                 ${timeline} ${chart})
+  else()
+    set(draw COMMAND ${CMAKE_COMMAND} -E echo "(no Python 3: the chart is not drawn)")
+  endif()
   add_custom_command(
-    OUTPUT ${CMAKE_BINARY_DIR}/${transcript}
-    COMMAND pairtest --brief --transcript ${transcript} ${ARGN}
+    OUTPUT ${CMAKE_BINARY_DIR}/${transcript} ${CMAKE_BINARY_DIR}/${chart}
+    ${run} ${draw}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
-    DEPENDS pairtest testpeer ${chapter_targets}
-    COMMENT "Running ${id} for its transcript"
+    DEPENDS pairtest testpeer ${chapter_targets} ${rules} ${CMAKE_SOURCE_DIR}/harness/chart.py
+    COMMENT "Running ${id} for its transcript and chart"
     VERBATIM)
   # A custom command's output is only visible in its own directory, so the
-  # top-level docs target depends on this target instead of on the file.
+  # top-level docs target depends on this target instead of on the files.
   add_custom_target(transcript_${id} DEPENDS ${CMAKE_BINARY_DIR}/${transcript})
   set_property(GLOBAL APPEND PROPERTY TUTORIAL_TRANSCRIPTS transcript_${id})
 
   add_custom_target(walk_${id}
     COMMAND ${CMAKE_COMMAND} -E echo ""
     COMMAND ${CMAKE_COMMAND} -E echo "=== ${title} ==="
-    COMMAND pairtest --brief --transcript ${transcript} ${ARGN}
+    ${run} ${draw}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
     VERBATIM)
   add_dependencies(walk_${id} pairtest testpeer ${chapter_targets})

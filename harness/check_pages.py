@@ -25,7 +25,7 @@ import sys
 import tempfile
 import urllib.parse
 
-APPENDICES = ["errata", "pitfalls", "error_codes"]
+APPENDICES = ["errata", "pitfalls", "error_codes", "tests", "wsasocket", "glossary"]
 # Flags that work as root in this kind of sandbox, and never touch the network.
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -141,7 +141,7 @@ def check_page(chromium, html_dir, shots_dir, name, is_chapter, id_cache):
     if is_chapter:
         transcripts = [t for t in page.pre_texts if "listening on" in t]
         if page.msc_charts == 0:
-            problems.append("no sequence chart (\\msc)")
+            problems.append("no sequence chart (\\runchart)")
         if page.code_lines == 0:
             problems.append("no code (\\snippet)")
         if not transcripts:
