@@ -85,7 +85,7 @@ static int cancel_and_drain(struct receiver *r)
         r->stuck = 1;
     return outcome < 0 ? -1 : 0;
 }
-// [cancel]// [cancel]
+// [cancel]
 
 /* Posts one WSARecv for up to `length` bytes and returns only when it has
    completed: `*received` is then the byte count (0: the peer closed its
