@@ -446,12 +446,16 @@ static void check_exit(struct program *p, long expected)
 }
 
 /* Binds a socket to a free loopback port without listening: connecting to
-   that port is refused, and keeping it bound stops anyone else taking it. */
+   that port is refused, and keeping it bound stops anyone else taking it.
+   Every program is started with handle inheritance on (for its pipes), and a
+   socket from plain socket() is inheritable: each child would then hold this
+   socket too (seen under Wine), keeping the port bound after pairtest closes
+   it. WSA_FLAG_NO_HANDLE_INHERIT keeps it out of the children. */
 static SOCKET bind_refusing_port(char *port, size_t size)
 {
     struct sockaddr_in address;
     int length = (int)sizeof address;
-    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    SOCKET s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_NO_HANDLE_INHERIT);
     if (s == INVALID_SOCKET)
         return s;
     memset(&address, 0, sizeof address);
