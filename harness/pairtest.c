@@ -470,39 +470,57 @@ static SOCKET bind_refusing_port(char *port, size_t size)
     return s;
 }
 
+/* Returns a malloc'ed copy of arg with every placeholder replaced by its
+   value. The size is counted first, placeholder by placeholder, because a
+   value can be longer than its placeholder ("127.0.0.1" for "{host}") and an
+   argument can hold any number of them. */
 static char *substitute(const char *arg, const char *host, const char *port,
                         const char *refused_port)
 {
-    static const char *names[3] = {"{host}", "{port}", "{refused_port}"};
+    static const char *const names[3] = {"{host}", "{port}", "{refused_port}"};
     const char *values[3];
-    size_t size = strlen(arg) + 1;
-    char *result;
+    size_t name_lengths[3], value_lengths[3];
+    size_t size = 1; /* the terminating NUL */
+    const char *p;
+    char *result, *out;
     int i;
 
     values[0] = host;
     values[1] = port;
     values[2] = refused_port;
-    for (i = 0; i < 3; i++)
-        size += strlen(values[i]) * 4;
-    result = (char *)checked_realloc(NULL, size);
-    result[0] = '\0';
-    while (*arg != '\0') {
-        int matched = 0;
-        for (i = 0; i < 3; i++) {
-            size_t n = strlen(names[i]);
-            if (strncmp(arg, names[i], n) == 0) {
-                strcat(result, values[i]);
-                arg += n;
-                matched = 1;
+    for (i = 0; i < 3; i++) {
+        name_lengths[i] = strlen(names[i]);
+        value_lengths[i] = strlen(values[i]);
+    }
+    /* Two passes over the same scan: the first only counts, the second
+       copies into exactly that much room. */
+    for (p = arg; *p != '\0';) {
+        for (i = 0; i < 3; i++)
+            if (strncmp(p, names[i], name_lengths[i]) == 0)
                 break;
-            }
-        }
-        if (!matched) {
-            size_t len = strlen(result);
-            result[len] = *arg++;
-            result[len + 1] = '\0';
+        if (i < 3) {
+            size += value_lengths[i];
+            p += name_lengths[i];
+        } else {
+            size++;
+            p++;
         }
     }
+    result = (char *)checked_realloc(NULL, size);
+    out = result;
+    for (p = arg; *p != '\0';) {
+        for (i = 0; i < 3; i++)
+            if (strncmp(p, names[i], name_lengths[i]) == 0)
+                break;
+        if (i < 3) {
+            memcpy(out, values[i], value_lengths[i]);
+            out += value_lengths[i];
+            p += name_lengths[i];
+        } else {
+            *out++ = *p++;
+        }
+    }
+    *out = '\0';
     return result;
 }
 
