@@ -13,8 +13,12 @@
  * prints "listening on <address> port <N>", then runs the clients one after
  * another. In client arguments, {host} and {port} become the server's address
  * and port, and {refused_port} a port that is bound but not listening, so a
- * connection to it is refused. Program names without a path are looked up
- * next to pairtest.exe. Whatever happens, the server is stopped before exit.
+ * connection to it is refused. In a lone program's arguments {host} and
+ * {port} become empty. In both, {--} becomes -- and {{ becomes {, so that
+ * pairtest can run pairtest as a lone program and check what it reports:
+ *   pairtest --exit 1 -- pairtest --release-on X {--} SERVER {--} CLIENT {{port}
+ * Program names without a path are looked up next to pairtest.exe. Whatever
+ * happens, the server is stopped before exit.
  *
  * Checks (TEXT is matched as a substring of one output line; the lines that
  * match a stream's checks must come in the order the checks are given):
@@ -470,35 +474,41 @@ static SOCKET bind_refusing_port(char *port, size_t size)
     return s;
 }
 
+#define N_PLACEHOLDERS 5
+
 /* Returns a malloc'ed copy of arg with every placeholder replaced by its
    value. The size is counted first, placeholder by placeholder, because a
    value can be longer than its placeholder ("127.0.0.1" for "{host}") and an
-   argument can hold any number of them. */
+   argument can hold any number of them. "{{" is looked at first, so "{{host}"
+   stays "{host}" for a pairtest that this one runs. */
 static char *substitute(const char *arg, const char *host, const char *port,
                         const char *refused_port)
 {
-    static const char *const names[3] = {"{host}", "{port}", "{refused_port}"};
-    const char *values[3];
-    size_t name_lengths[3], value_lengths[3];
+    static const char *const names[N_PLACEHOLDERS] = {"{{", "{--}", "{host}", "{port}",
+                                                      "{refused_port}"};
+    const char *values[N_PLACEHOLDERS];
+    size_t name_lengths[N_PLACEHOLDERS], value_lengths[N_PLACEHOLDERS];
     size_t size = 1; /* the terminating NUL */
     const char *p;
     char *result, *out;
     int i;
 
-    values[0] = host;
-    values[1] = port;
-    values[2] = refused_port;
-    for (i = 0; i < 3; i++) {
+    values[0] = "{";
+    values[1] = "--";
+    values[2] = host;
+    values[3] = port;
+    values[4] = refused_port;
+    for (i = 0; i < N_PLACEHOLDERS; i++) {
         name_lengths[i] = strlen(names[i]);
         value_lengths[i] = strlen(values[i]);
     }
     /* Two passes over the same scan: the first only counts, the second
        copies into exactly that much room. */
     for (p = arg; *p != '\0';) {
-        for (i = 0; i < 3; i++)
+        for (i = 0; i < N_PLACEHOLDERS; i++)
             if (strncmp(p, names[i], name_lengths[i]) == 0)
                 break;
-        if (i < 3) {
+        if (i < N_PLACEHOLDERS) {
             size += value_lengths[i];
             p += name_lengths[i];
         } else {
@@ -509,10 +519,10 @@ static char *substitute(const char *arg, const char *host, const char *port,
     result = (char *)checked_realloc(NULL, size);
     out = result;
     for (p = arg; *p != '\0';) {
-        for (i = 0; i < 3; i++)
+        for (i = 0; i < N_PLACEHOLDERS; i++)
             if (strncmp(p, names[i], name_lengths[i]) == 0)
                 break;
-        if (i < 3) {
+        if (i < N_PLACEHOLDERS) {
             memcpy(out, values[i], value_lengths[i]);
             out += value_lengths[i];
             p += name_lengths[i];
