@@ -17,7 +17,7 @@ endfunction()
 function(tutorial_test name)
   add_test(NAME ${name} COMMAND pairtest ${ARGN})
   set_tests_properties(${name} PROPERTIES TIMEOUT 90
-                       PASS_REGULAR_EXPRESSION "pairtest: [0-9]+ passed, 0 failed")
+                       PASS_REGULAR_EXPRESSION "pairtest: [0-9]+ passed, 0 failed[\r\n]*$")
   if(TUTORIAL_WINE)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED wine)
   endif()
