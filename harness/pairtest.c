@@ -27,7 +27,10 @@
  *   --client-out TEXT / --client-err TEXT   ... of every client's stdout/stderr
  *   --server-not TEXT / --client-not TEXT   no line of stdout or stderr has TEXT
  *   --server-count TEXT N               exactly N server stdout lines have TEXT
- *   --exit, --out, --err, --not          the same for a lone program
+ *   --exit, --out, --err, --not, --count  the same for a lone program
+ * Every N is a whole decimal number (digits only): exit codes 0 to
+ * 4294967295, counts 0 to 1000000000, the timeout 1 to 86400; anything else
+ * is bad usage.
  * Other options:
  *   --release-on TEXT  give the client an open stdin, and write one line to it
  *                      when the server prints a line containing TEXT (the
@@ -51,6 +54,8 @@
 #include <string.h>
 
 #define MAX_CLIENTS 16
+#define MAX_TIMEOUT_SECONDS 86400ul /* a day: far beyond any test */
+#define MAX_COUNT 1000000000ul
 #define MAX_ARGS 64
 
 enum check_kind { CHECK_OUT, CHECK_ERR, CHECK_NOT, CHECK_COUNT };
@@ -59,7 +64,7 @@ struct check {
     int on_server;
     enum check_kind kind;
     const char *text;
-    long count;
+    unsigned long count;
 };
 
 /* One output stream of a child, filled by its own reader thread. */
@@ -391,7 +396,7 @@ static void apply_checks(struct program *p, int on_server)
             snprintf(what, sizeof what, "%s never prints \"%s\"", p->label, c->text);
             verdict(!found, what, found ? "it did" : NULL);
         } else {
-            long count = 0;
+            unsigned long count = 0;
             const char *line = out;
             char detail[64];
             while (*line != '\0') {
@@ -401,9 +406,9 @@ static void apply_checks(struct program *p, int on_server)
                     count++;
                 line += end ? n + 1 : n;
             }
-            snprintf(what, sizeof what, "%s prints \"%s\" on exactly %ld line(s)", p->label,
+            snprintf(what, sizeof what, "%s prints \"%s\" on exactly %lu line(s)", p->label,
                      c->text, c->count);
-            snprintf(detail, sizeof detail, "it did on %ld", count);
+            snprintf(detail, sizeof detail, "it did on %lu", count);
             verdict(count == c->count, what, count == c->count ? NULL : detail);
         }
     }
@@ -440,10 +445,10 @@ static void show_program(FILE *f, struct program *p)
     free(err);
 }
 
-static void check_exit(struct program *p, long expected)
+static void check_exit(struct program *p, unsigned long expected)
 {
     char what[160], detail[64];
-    snprintf(what, sizeof what, "%s exits with %ld", p->label, expected);
+    snprintf(what, sizeof what, "%s exits with %lu", p->label, expected);
     snprintf(detail, sizeof detail, "it exited with %lu", (unsigned long)p->exit_code);
     verdict(p->exit_code == (DWORD)expected, what, p->exit_code == (DWORD)expected ? NULL : detail);
 }
@@ -553,8 +558,43 @@ static int usage(const char *problem)
     return 2;
 }
 
+/* Reads a whole decimal number from min to max: digits only, no sign, blank
+   or suffix. (strtol would take "5x" as 5 and "x" as 0 without a word.)
+   Returns 0 on success, -1 otherwise. */
+static int parse_whole_number(const char *text, unsigned long min, unsigned long max,
+                              unsigned long *value)
+{
+    unsigned long n = 0;
+    const char *p;
+    if (*text == '\0')
+        return -1;
+    for (p = text; *p != '\0'; p++) {
+        unsigned long digit;
+        if (*p < '0' || *p > '9')
+            return -1;
+        digit = (unsigned long)(*p - '0');
+        /* n * 10 + digit must stay within max, tested without overflowing. */
+        if (digit > max || n > (max - digit) / 10)
+            return -1;
+        n = n * 10 + digit;
+    }
+    if (n < min)
+        return -1;
+    *value = n;
+    return 0;
+}
+
+/* The usage error for a number option whose value is not a number in range. */
+static int bad_number(const char *option, unsigned long min, unsigned long max)
+{
+    char problem[128];
+    snprintf(problem, sizeof problem, "%s needs a whole number from %lu to %lu", option, min,
+             max);
+    return usage(problem);
+}
+
 /* Any number of checks: the list grows, so none is ever left out. */
-static void add_check(int on_server, enum check_kind kind, const char *text, long count)
+static void add_check(int on_server, enum check_kind kind, const char *text, unsigned long count)
 {
     if (n_checks == checks_capacity) {
         checks_capacity = checks_capacity == 0 ? 32 : checks_capacity * 2;
@@ -571,7 +611,7 @@ int main(int argc, char **argv)
 {
     struct program programs[MAX_CLIENTS + 1];
     int n_programs = 0, i, server_mode;
-    long server_exit = 0, client_exit = 0, timeout_seconds = 30;
+    unsigned long server_exit = 0, client_exit = 0, timeout_seconds = 30, count;
     const char *transcript = NULL, *release_on = NULL;
     char host[128] = "", port[16] = "", refused_port[16] = "0";
     ULONGLONG deadline;
@@ -591,23 +631,31 @@ int main(int argc, char **argv)
         if (value == NULL)
             return usage("an option needs a value");
         i++;
-        if (strcmp(opt, "--timeout") == 0)
-            timeout_seconds = strtol(value, NULL, 10);
-        else if (strcmp(opt, "--transcript") == 0)
+        if (strcmp(opt, "--timeout") == 0) {
+            if (parse_whole_number(value, 1, MAX_TIMEOUT_SECONDS, &timeout_seconds) != 0)
+                return bad_number(opt, 1, MAX_TIMEOUT_SECONDS);
+        } else if (strcmp(opt, "--transcript") == 0)
             transcript = value;
         else if (strcmp(opt, "--release-on") == 0)
             release_on = value;
-        else if (strcmp(tail, "exit") == 0)
-            *(server_side ? &server_exit : &client_exit) = strtol(value, NULL, 10);
-        else if (strcmp(tail, "out") == 0)
+        else if (strcmp(tail, "exit") == 0) {
+            /* Any exit code a process can have: a DWORD. */
+            if (parse_whole_number(value, 0, 0xFFFFFFFFul,
+                                   server_side ? &server_exit : &client_exit) != 0)
+                return bad_number(opt, 0, 0xFFFFFFFFul);
+        } else if (strcmp(tail, "out") == 0)
             add_check(server_side, CHECK_OUT, value, 0);
         else if (strcmp(tail, "err") == 0)
             add_check(server_side, CHECK_ERR, value, 0);
         else if (strcmp(tail, "not") == 0)
             add_check(server_side, CHECK_NOT, value, 0);
-        else if (strcmp(tail, "count") == 0 && i + 1 < argc)
-            add_check(server_side, CHECK_COUNT, value, strtol(argv[++i], NULL, 10));
-        else
+        else if (strcmp(tail, "count") == 0) {
+            if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
+                return usage("a count check needs TEXT and N");
+            if (parse_whole_number(argv[++i], 0, MAX_COUNT, &count) != 0)
+                return bad_number(opt, 0, MAX_COUNT);
+            add_check(server_side, CHECK_COUNT, value, count);
+        } else
             return usage("unknown option");
     }
     /* Split the rest at each "--" into programs. */
@@ -625,8 +673,6 @@ int main(int argc, char **argv)
     }
     if (n_programs == 0)
         return usage("no program given");
-    if (timeout_seconds <= 0)
-        return usage("--timeout needs a positive number");
     server_mode = n_programs > 1;
     deadline = GetTickCount64() + (ULONGLONG)timeout_seconds * 1000u;
     setvbuf(stdout, NULL, _IONBF, 0);
