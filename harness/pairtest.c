@@ -40,6 +40,10 @@
  *   --transcript FILE  also write what each program printed, as a reader would
  *                      see it in two terminals, to FILE
  *
+ * At the end pairtest closes every handle it opened for the run and prints
+ * "pairtest: handles at start N, at end M" (with --brief only when the two
+ * differ); a difference counts as a failed check.
+ *
  * Exit code: 0 when every check passed, 1 when any failed, 2 on bad usage.
  */
 #ifndef WIN32_LEAN_AND_MEAN
@@ -73,6 +77,7 @@ struct stream {
     HANDLE thread;
     HANDLE changed; /* set whenever new bytes arrive, or at end of stream */
     CRITICAL_SECTION lock;
+    int initialized; /* lock and handles are set up, not yet released */
     char *data;
     size_t length, capacity;
 };
@@ -208,53 +213,107 @@ static void program_path(const char *name, char *path, size_t size)
     snprintf(slash + 1, size - (size_t)(slash + 1 - path), "%s.exe", name);
 }
 
-static int make_pipe(HANDLE *read_end, HANDLE *write_end)
+/* Closes a handle this program owns and forgets it. A failing CloseHandle
+   would mean a handle value we do not own: worth hearing about. */
+static void close_handle(HANDLE *h)
+{
+    if (*h != NULL && *h != INVALID_HANDLE_VALUE && !CloseHandle(*h))
+        fprintf(stderr, "pairtest: CloseHandle failed: %lu\n", (unsigned long)GetLastError());
+    *h = NULL;
+}
+
+/* An anonymous pipe whose child end (given by child_end: 0 the read end, 1
+   the write end) is inheritable and whose other end is not. */
+static int make_pipe(HANDLE *read_end, HANDLE *write_end, int child_end)
 {
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
-    if (!CreatePipe(read_end, write_end, &inherit, 0))
+    if (!CreatePipe(read_end, write_end, &inherit, 0)) {
+        fprintf(stderr, "pairtest: CreatePipe failed: %lu\n", (unsigned long)GetLastError());
+        *read_end = *write_end = NULL;
         return -1;
-    /* Only the child's end is inherited. */
-    SetHandleInformation(*read_end, HANDLE_FLAG_INHERIT, 0);
+    }
+    if (!SetHandleInformation(child_end == 0 ? *write_end : *read_end, HANDLE_FLAG_INHERIT, 0)) {
+        fprintf(stderr, "pairtest: SetHandleInformation failed: %lu\n",
+                (unsigned long)GetLastError());
+        close_handle(read_end);
+        close_handle(write_end);
+        return -1;
+    }
     return 0;
 }
 
-static void init_stream(struct stream *s)
+static int init_stream(struct stream *s)
 {
     memset(s, 0, sizeof *s);
     InitializeCriticalSection(&s->lock);
+    s->initialized = 1;
     s->changed = CreateEventA(NULL, FALSE, FALSE, NULL);
+    if (s->changed == NULL) {
+        fprintf(stderr, "pairtest: CreateEvent failed: %lu\n", (unsigned long)GetLastError());
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes a stream's handles. A reader thread that is still running keeps
+   its pipe, its event and its thread handle: closing them under it could
+   hand their values to something else. The text stays for the checks. */
+static void release_stream(struct stream *s)
+{
+    if (!s->initialized)
+        return;
+    if (s->thread != NULL && WaitForSingleObject(s->thread, 0) != WAIT_OBJECT_0)
+        return;
+    close_handle(&s->thread);
+    close_handle(&s->pipe);
+    close_handle(&s->changed);
+    DeleteCriticalSection(&s->lock);
+    s->initialized = 0;
+}
+
+/* Closes every handle pairtest holds for a program, on every path: after a
+   failed start as after a finished run. Safe to call twice. */
+static void release_program(struct program *p)
+{
+    close_handle(&p->stdin_write);
+    close_handle(&p->process.hThread);
+    close_handle(&p->process.hProcess);
+    release_stream(&p->out);
+    release_stream(&p->err);
 }
 
 static int start_program(struct program *p, int with_stdin)
 {
     char path[MAX_PATH * 2], line[32768] = "";
     STARTUPINFOA startup;
-    HANDLE out_write, err_write, in_read;
+    HANDLE out_write = NULL, err_write = NULL, in_read = NULL;
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
     int i, attempt;
     DWORD error;
     BOOL ok;
 
-    init_stream(&p->out);
-    init_stream(&p->err);
+    memset(&p->process, 0, sizeof p->process);
+    p->stdin_write = NULL;
     program_path(p->argv[0], path, sizeof path);
+    if (init_stream(&p->out) != 0 || init_stream(&p->err) != 0)
+        goto failed;
     append_argument(line, sizeof line, path);
     for (i = 1; i < p->argc; i++)
         append_argument(line, sizeof line, p->argv[i]);
 
-    if (make_pipe(&p->out.pipe, &out_write) != 0 || make_pipe(&p->err.pipe, &err_write) != 0) {
-        fprintf(stderr, "pairtest: CreatePipe failed: %lu\n", (unsigned long)GetLastError());
-        return -1;
-    }
+    if (make_pipe(&p->out.pipe, &out_write, 1) != 0 || make_pipe(&p->err.pipe, &err_write, 1) != 0)
+        goto failed;
     if (with_stdin) {
-        if (!CreatePipe(&in_read, &p->stdin_write, &inherit, 0)) {
-            fprintf(stderr, "pairtest: CreatePipe failed: %lu\n", (unsigned long)GetLastError());
-            return -1;
-        }
-        SetHandleInformation(p->stdin_write, HANDLE_FLAG_INHERIT, 0);
+        if (make_pipe(&in_read, &p->stdin_write, 0) != 0)
+            goto failed;
     } else {
         in_read = CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
                               OPEN_EXISTING, 0, NULL);
+        if (in_read == INVALID_HANDLE_VALUE) {
+            fprintf(stderr, "pairtest: CreateFile(NUL) failed: %lu\n",
+                    (unsigned long)GetLastError());
+            goto failed;
+        }
     }
     memset(&startup, 0, sizeof startup);
     startup.cb = sizeof startup;
@@ -275,23 +334,71 @@ static int start_program(struct program *p, int with_stdin)
     }
     /* Close our copies of the child's ends at once: the pipes then report
        end-of-file when the child exits, and no later child inherits them. */
-    CloseHandle(out_write);
-    CloseHandle(err_write);
-    if (in_read != INVALID_HANDLE_VALUE)
-        CloseHandle(in_read);
+    close_handle(&out_write);
+    close_handle(&err_write);
+    close_handle(&in_read);
     if (!ok) {
         char detail[MAX_PATH * 2 + 64];
+        memset(&p->process, 0, sizeof p->process);
         snprintf(detail, sizeof detail, "%s (CreateProcess error %lu)", path,
                  (unsigned long)error);
         verdict(0, "start program", detail);
-        CloseHandle(p->out.pipe);
-        CloseHandle(p->err.pipe);
+        release_program(p);
         return -1;
     }
     p->started = 1;
     p->out.thread = CreateThread(NULL, 0, read_stream, &p->out, 0, NULL);
-    p->err.thread = CreateThread(NULL, 0, read_stream, &p->err, 0, NULL);
+    if (p->out.thread != NULL)
+        p->err.thread = CreateThread(NULL, 0, read_stream, &p->err, 0, NULL);
+    if (p->err.thread == NULL) {
+        /* Nobody would read its output, and a full pipe would block it:
+           stop it now. Its readers end when it does, so release can wait. */
+        fprintf(stderr, "pairtest: CreateThread failed: %lu\n", (unsigned long)GetLastError());
+        verdict(0, "start program", "no thread to read its output");
+        if (!TerminateProcess(p->process.hProcess, 99))
+            fprintf(stderr, "pairtest: TerminateProcess failed: %lu\n",
+                    (unsigned long)GetLastError());
+        if (WaitForSingleObject(p->process.hProcess, 5000) != WAIT_OBJECT_0 ||
+            (p->out.thread != NULL && WaitForSingleObject(p->out.thread, 5000) != WAIT_OBJECT_0))
+            fprintf(stderr, "pairtest: a program or reader did not stop\n");
+        p->started = 0;
+        release_program(p);
+        return -1;
+    }
     return 0;
+
+failed:
+    /* The failed call was reported on stderr just before. */
+    verdict(0, "start program", path);
+    close_handle(&out_write);
+    close_handle(&err_write);
+    close_handle(&in_read);
+    release_program(p);
+    return -1;
+}
+
+/* How many handles this process has open. GetProcessHandleCount says so;
+   but under Wine 8 it answers 0 whatever is open, so when it says 0 (no
+   real process has no handles) the handle values are tried one by one
+   instead. Values are multiples of 4 and a freed value is given out again
+   first (seen under Wine), so a scan that finds nothing for 4096 values
+   past the highest open one has seen them all. */
+static unsigned long count_handles(void)
+{
+    DWORD n = 0;
+    ULONG_PTR value, highest = 0;
+    unsigned long found = 0;
+
+    if (GetProcessHandleCount(GetCurrentProcess(), &n) && n > 0)
+        return n;
+    for (value = 4; value <= highest + 4096; value += 4) {
+        DWORD flags;
+        if (GetHandleInformation((HANDLE)value, &flags)) {
+            found++;
+            highest = value;
+        }
+    }
+    return found;
 }
 
 static DWORD remaining_ms(ULONGLONG deadline)
@@ -304,22 +411,30 @@ static DWORD remaining_ms(ULONGLONG deadline)
    Returns 1 when it exited by itself. */
 static int finish_program(struct program *p, ULONGLONG deadline)
 {
+    char what[160];
     int exited = 1;
     if (!p->started || p->finished)
         return 1;
     if (WaitForSingleObject(p->process.hProcess, remaining_ms(deadline)) != WAIT_OBJECT_0) {
         exited = 0;
-        TerminateProcess(p->process.hProcess, 99);
-        WaitForSingleObject(p->process.hProcess, 5000);
+        if (!TerminateProcess(p->process.hProcess, 99))
+            fprintf(stderr, "pairtest: TerminateProcess failed: %lu\n",
+                    (unsigned long)GetLastError());
+        if (WaitForSingleObject(p->process.hProcess, 5000) != WAIT_OBJECT_0)
+            fprintf(stderr, "pairtest: the %s did not stop\n", p->label);
     }
-    GetExitCodeProcess(p->process.hProcess, &p->exit_code);
+    if (!GetExitCodeProcess(p->process.hProcess, &p->exit_code))
+        fprintf(stderr, "pairtest: GetExitCodeProcess failed: %lu\n",
+                (unsigned long)GetLastError());
     /* The readers end when the pipes close; a grandchild holding a pipe
-       must not hang us, hence the bound. */
-    WaitForSingleObject(p->out.thread, 5000);
-    WaitForSingleObject(p->err.thread, 5000);
-    if (p->stdin_write != NULL)
-        CloseHandle(p->stdin_write);
-    p->stdin_write = NULL;
+       must not hang us, hence the bound. Such a reader keeps its handles
+       (see release_stream), so say why the handle count will be off. */
+    if (WaitForSingleObject(p->out.thread, 5000) != WAIT_OBJECT_0 ||
+        WaitForSingleObject(p->err.thread, 5000) != WAIT_OBJECT_0) {
+        snprintf(what, sizeof what, "%s's output ended when it did", p->label);
+        verdict(0, what, "a pipe stayed open 5 s longer (held by a process it started?)");
+    }
+    close_handle(&p->stdin_write);
     p->finished = 1;
     return exited;
 }
@@ -612,6 +727,7 @@ int main(int argc, char **argv)
     struct program programs[MAX_CLIENTS + 1];
     int n_programs = 0, i, server_mode;
     unsigned long server_exit = 0, client_exit = 0, timeout_seconds = 30, count;
+    unsigned long handles_at_start, handles_at_end;
     const char *transcript = NULL, *release_on = NULL;
     char host[128] = "", port[16] = "", refused_port[16] = "0";
     ULONGLONG deadline;
@@ -680,6 +796,14 @@ int main(int argc, char **argv)
     if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
         return usage("WSAStartup failed");
     refusing = bind_refusing_port(refused_port, sizeof refused_port);
+    if (refusing == INVALID_SOCKET)
+        verdict(0, "bind the {refused_port} socket", "see the error above");
+    /* The count to come back to. Winsock may open handles for itself on
+       first use and keep them while the thread lives (under Wine 8, an
+       event for the first blocking socket call of a thread, still open after
+       WSACleanup), so the count is taken after the refusing socket's calls,
+       less that socket itself, which is closed before the end. */
+    handles_at_start = count_handles() - (refusing != INVALID_SOCKET ? 1u : 0u);
 
     if (server_mode) {
         struct program *server = &programs[0];
@@ -736,7 +860,9 @@ int main(int argc, char **argv)
                             DWORD w;
                             if (strstr(now, release_on) != NULL) {
                                 DWORD written;
-                                WriteFile(client->stdin_write, "go\n", 3, &written, NULL);
+                                if (!WriteFile(client->stdin_write, "go\n", 3, &written, NULL))
+                                    fprintf(stderr, "pairtest: WriteFile failed: %lu\n",
+                                            (unsigned long)GetLastError());
                                 released = 1;
                             }
                             free(now);
@@ -761,8 +887,8 @@ int main(int argc, char **argv)
         if (start_program(&programs[0], 0) == 0 && !finish_program(&programs[0], deadline))
             verdict(0, "program finished in time", "it was stopped");
     }
-    if (refusing != INVALID_SOCKET)
-        closesocket(refusing);
+    if (refusing != INVALID_SOCKET && closesocket(refusing) == SOCKET_ERROR)
+        fprintf(stderr, "pairtest: closesocket failed: %d\n", WSAGetLastError());
 
     /* What each program printed, then the checks. */
     for (i = 0; i < n_programs; i++)
@@ -779,7 +905,8 @@ int main(int argc, char **argv)
                         fprintf(f, "\n");
                     show_program(f, &programs[i]);
                 }
-            fclose(f);
+            if (fclose(f) != 0)
+                verdict(0, "write transcript", transcript);
         }
     }
     if (!brief)
@@ -803,6 +930,16 @@ int main(int argc, char **argv)
             verdict(0, "every client ran", "a client was never started");
             break;
         }
+    /* Everything pairtest opened for the run must be closed by now: the
+       pipes, events and reader threads of every program, its process and
+       thread handles, the NUL or stdin handles, the refusing socket. */
+    for (i = 0; i < n_programs; i++)
+        release_program(&programs[i]);
+    handles_at_end = count_handles();
+    if (!brief || handles_at_end != handles_at_start)
+        printf("pairtest: handles at start %lu, at end %lu\n", handles_at_start, handles_at_end);
+    verdict(handles_at_end == handles_at_start, "pairtest closed every handle it opened",
+            handles_at_end == handles_at_start ? NULL : "the counts differ");
     printf("pairtest: %d passed, %d failed\n", n_passed, failures);
     WSACleanup();
     free(checks);
