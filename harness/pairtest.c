@@ -35,6 +35,11 @@
  *   --release-on TEXT  give the client an open stdin, and write one line to it
  *                      when the server prints a line containing TEXT (the
  *                      test peer's "wait" step blocks on it)
+ *   --release-server-on TEXT  the other way round: give the server an open
+ *                      stdin, and write one line to it when a client prints
+ *                      a line containing TEXT (once in the run). The server's
+ *                      stdin is closed once the clients are done, so a server
+ *                      still waiting for the line stops waiting then.
  *   --timeout SECONDS  for the whole run (default 30)
  *   --brief            print only the checks that failed (for the walk-through)
  *   --transcript FILE  also write what each program printed, as a reader would
@@ -439,6 +444,68 @@ static int finish_program(struct program *p, ULONGLONG deadline)
     return exited;
 }
 
+/* Whether a stream has received text (anywhere, lines included) so far. */
+static int stream_has(struct stream *s, const char *text)
+{
+    char *now = stream_snapshot(s);
+    int found = strstr(now, text) != NULL;
+    free(now);
+    return found;
+}
+
+/* Writes the one line that releases a program's "wait" step. */
+static void release(struct program *p)
+{
+    DWORD written;
+    if (!WriteFile(p->stdin_write, "go\n", 3, &written, NULL))
+        fprintf(stderr, "pairtest: WriteFile to the %s's stdin failed: %lu\n", p->label,
+                (unsigned long)GetLastError());
+}
+
+/* While a client runs: releases the client once the server prints
+   release_on, and the server once this client prints release_server_on
+   (each only when given; the server only once in the whole run). Returns
+   when both are done, when the client has ended or when the time is up;
+   returns whether the client was released. */
+static int watch_releases(struct program *server, struct program *client, const char *release_on,
+                          const char *release_server_on, int *server_released,
+                          ULONGLONG deadline)
+{
+    HANDLE waits[3];
+    int client_released = 0, client_ended = 0;
+    waits[0] = server->out.changed;
+    waits[1] = client->out.changed;
+    waits[2] = client->process.hProcess;
+    for (;;) {
+        DWORD w;
+        /* A client that has ended can no longer be released; what it
+           printed before it ended can still release the server. */
+        if (release_on != NULL && !client_released && !client_ended &&
+            stream_has(&server->out, release_on)) {
+            release(client);
+            client_released = 1;
+        }
+        if (release_server_on != NULL && !*server_released &&
+            stream_has(&client->out, release_server_on)) {
+            release(server);
+            *server_released = 1;
+        }
+        if (client_ended || ((release_on == NULL || client_released) &&
+                             (release_server_on == NULL || *server_released)))
+            return client_released;
+        w = WaitForMultipleObjects(3, waits, FALSE, remaining_ms(deadline));
+        if (w == WAIT_OBJECT_0 + 2) {
+            /* It ended; its last lines may still be in the pipe: read them
+               to the end, then look once more. */
+            if (WaitForSingleObject(client->out.thread, 5000) != WAIT_OBJECT_0)
+                fprintf(stderr, "pairtest: the %s's output did not end\n", client->label);
+            client_ended = 1;
+        } else if (w != WAIT_OBJECT_0 && w != WAIT_OBJECT_0 + 1) {
+            return client_released; /* the time is up */
+        }
+    }
+}
+
 /* Finds "listening on <address> port <N>" in the text. */
 static int find_listening_line(const char *text, char *host, size_t host_size, char *port,
                                size_t port_size)
@@ -728,7 +795,8 @@ int main(int argc, char **argv)
     int n_programs = 0, i, server_mode;
     unsigned long server_exit = 0, client_exit = 0, timeout_seconds = 30, count;
     unsigned long handles_at_start, handles_at_end;
-    const char *transcript = NULL, *release_on = NULL;
+    const char *transcript = NULL, *release_on = NULL, *release_server_on = NULL;
+    int server_released = 0;
     char host[128] = "", port[16] = "", refused_port[16] = "0";
     ULONGLONG deadline;
     SOCKET refusing = INVALID_SOCKET;
@@ -754,6 +822,8 @@ int main(int argc, char **argv)
             transcript = value;
         else if (strcmp(opt, "--release-on") == 0)
             release_on = value;
+        else if (strcmp(opt, "--release-server-on") == 0)
+            release_server_on = value;
         else if (strcmp(tail, "exit") == 0) {
             /* Any exit code a process can have: a DWORD. */
             if (parse_whole_number(value, 0, 0xFFFFFFFFul,
@@ -808,7 +878,7 @@ int main(int argc, char **argv)
     if (server_mode) {
         struct program *server = &programs[0];
         server->label = "server";
-        if (start_program(server, 0) == 0) {
+        if (start_program(server, release_server_on != NULL) == 0) {
             /* Wait for the server's own announcement: no guessing with sleeps. */
             HANDLE waits[2];
             char *out = NULL;
@@ -849,36 +919,25 @@ int main(int argc, char **argv)
                     }
                     if (start_program(client, release_on != NULL) != 0)
                         break;
-                    if (release_on != NULL) {
-                        /* Release the client once the server prints the line. */
-                        HANDLE w2[2];
-                        int released = 0;
-                        w2[0] = server->out.changed;
-                        w2[1] = client->process.hProcess;
-                        while (!released) {
-                            char *now = stream_snapshot(&server->out);
-                            DWORD w;
-                            if (strstr(now, release_on) != NULL) {
-                                DWORD written;
-                                if (!WriteFile(client->stdin_write, "go\n", 3, &written, NULL))
-                                    fprintf(stderr, "pairtest: WriteFile failed: %lu\n",
-                                            (unsigned long)GetLastError());
-                                released = 1;
-                            }
-                            free(now);
-                            if (released)
-                                break;
-                            w = WaitForMultipleObjects(2, w2, FALSE, remaining_ms(deadline));
-                            if (w != WAIT_OBJECT_0)
-                                break;
-                        }
-                        verdict(released, "server printed the release line", released ? NULL : release_on);
+                    if (release_on != NULL || (release_server_on != NULL && !server_released)) {
+                        int released = watch_releases(server, client, release_on, release_server_on,
+                                                      &server_released, deadline);
+                        if (release_on != NULL)
+                            verdict(released, "server printed the release line",
+                                    released ? NULL : release_on);
                     }
                     if (!finish_program(client, deadline))
                         verdict(0, "client finished in time", "it was stopped");
                 }
+                if (release_server_on != NULL)
+                    verdict(server_released, "a client printed the server's release line",
+                            server_released ? NULL : release_server_on);
             }
         }
+        /* The clients are done: a server still waiting on stdin for its
+           release line would wait until the deadline. End of file ends the
+           wait now (testpeer's "wait" then fails at once). */
+        close_handle(&server->stdin_write);
         if (!finish_program(server, deadline))
             verdict(0, "server finished in time", "it was stopped");
     } else {
