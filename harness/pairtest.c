@@ -44,6 +44,18 @@
  *   --brief            print only the checks that failed (for the walk-through)
  *   --transcript FILE  also write what each program printed, as a reader would
  *                      see it in two terminals, to FILE
+ *   --timeline FILE    also write every line every program printed to FILE,
+ *                      merged across programs in the order pairtest read
+ *                      them, one per line (LF line ends):
+ *                        <microseconds since pairtest started>\t<label>\t<out|err>\t<line>
+ *                      The label is the transcript's ("server", "client",
+ *                      "client 1", ... or "program"); the line is without
+ *                      its CR/LF. A line is timed when its reader thread
+ *                      gets the chunk that completes it (QueryPerformance-
+ *                      Counter, read under the lock that orders the file,
+ *                      so times never go backwards). Each program's lines
+ *                      keep their own order. For charts of who said what
+ *                      when.
  *
  * At the end pairtest closes every handle it opened for the run and prints
  * "pairtest: handles at start N, at end M" (with --brief only when the two
@@ -85,6 +97,9 @@ struct stream {
     int initialized; /* lock and handles are set up, not yet released */
     char *data;
     size_t length, capacity;
+    const char *label; /* the program's, for the timeline */
+    const char *kind;  /* "out" or "err", for the timeline */
+    size_t line_start; /* where the line not yet in the timeline starts */
 };
 
 struct program {
@@ -103,6 +118,15 @@ static int n_checks, checks_capacity;
 static int failures;
 static int n_passed;
 static int brief; /* --brief: print only failed checks */
+
+/* --timeline: every line of every program, in the order the readers got
+   them. One lock for all readers keeps that order, and each timestamp is
+   taken under it, so the times in the file never go backwards. */
+static int timeline_on;
+static CRITICAL_SECTION timeline_lock;
+static char *timeline;
+static size_t timeline_length, timeline_capacity;
+static LARGE_INTEGER run_start, counter_frequency;
 
 static void verdict(int ok, const char *what, const char *detail)
 {
@@ -124,6 +148,47 @@ static void *checked_realloc(void *p, size_t size)
     return q;
 }
 
+/* Microseconds since pairtest started. Whole seconds and the rest are
+   scaled apart, so that the multiplication cannot overflow. */
+static unsigned long long microseconds_now(void)
+{
+    LARGE_INTEGER now;
+    unsigned long long ticks, frequency = (unsigned long long)counter_frequency.QuadPart;
+    /* QueryPerformanceCounter cannot fail on Windows XP and later. */
+    QueryPerformanceCounter(&now);
+    ticks = (unsigned long long)(now.QuadPart - run_start.QuadPart);
+    return ticks / frequency * 1000000u + ticks % frequency * 1000000u / frequency;
+}
+
+/* Appends the stream's complete lines from line_start on to the timeline,
+   and with at_end its unfinished last line too. Called with timeline_lock
+   and the stream's lock held. */
+static void add_to_timeline(struct stream *s, unsigned long long when, int at_end)
+{
+    for (;;) {
+        const char *line = s->data + s->line_start;
+        const char *newline = (const char *)memchr(line, '\n', s->length - s->line_start);
+        size_t n = newline != NULL ? (size_t)(newline - line) : s->length - s->line_start;
+        char head[96];
+        int head_length;
+        if (newline == NULL && (!at_end || n == 0))
+            return;
+        head_length = snprintf(head, sizeof head, "%llu\t%s\t%s\t", when, s->label, s->kind);
+        if (head_length < 0 || (size_t)head_length >= sizeof head)
+            head_length = 0; /* a label this long cannot happen: "client 16" at most */
+        if (timeline_length + (size_t)head_length + n + 2 > timeline_capacity) {
+            timeline_capacity = (timeline_length + (size_t)head_length + n + 2) * 2;
+            timeline = (char *)checked_realloc(timeline, timeline_capacity);
+        }
+        memcpy(timeline + timeline_length, head, (size_t)head_length);
+        timeline_length += (size_t)head_length;
+        memcpy(timeline + timeline_length, line, n);
+        timeline_length += n;
+        timeline[timeline_length++] = '\n';
+        s->line_start += newline != NULL ? n + 1 : n;
+    }
+}
+
 static DWORD WINAPI read_stream(LPVOID arg)
 {
     struct stream *s = (struct stream *)arg;
@@ -132,6 +197,11 @@ static DWORD WINAPI read_stream(LPVOID arg)
     /* ReadFile fails with ERROR_BROKEN_PIPE once every writer has closed. */
     while (ReadFile(s->pipe, buffer, sizeof buffer, &n, NULL) && n > 0) {
         DWORD i;
+        /* The timeline lock is held until the new text is both in the
+           stream and in the timeline: whatever pairtest does on seeing
+           this text (start a client, release one) comes after it there. */
+        if (timeline_on)
+            EnterCriticalSection(&timeline_lock);
         EnterCriticalSection(&s->lock);
         if (s->length + n + 1 > s->capacity) {
             s->capacity = (s->length + n + 1) * 2;
@@ -142,8 +212,21 @@ static DWORD WINAPI read_stream(LPVOID arg)
             if (buffer[i] != '\r')
                 s->data[s->length++] = buffer[i];
         s->data[s->length] = '\0';
+        if (timeline_on)
+            add_to_timeline(s, microseconds_now(), 0);
         LeaveCriticalSection(&s->lock);
+        if (timeline_on)
+            LeaveCriticalSection(&timeline_lock);
         SetEvent(s->changed);
+    }
+    if (timeline_on) {
+        /* A last line without a line break ends here. */
+        EnterCriticalSection(&timeline_lock);
+        EnterCriticalSection(&s->lock);
+        if (s->data != NULL)
+            add_to_timeline(s, microseconds_now(), 1);
+        LeaveCriticalSection(&s->lock);
+        LeaveCriticalSection(&timeline_lock);
     }
     SetEvent(s->changed);
     return 0;
@@ -302,6 +385,9 @@ static int start_program(struct program *p, int with_stdin)
     program_path(p->argv[0], path, sizeof path);
     if (init_stream(&p->out) != 0 || init_stream(&p->err) != 0)
         goto failed;
+    p->out.label = p->err.label = p->label;
+    p->out.kind = "out";
+    p->err.kind = "err";
     append_argument(line, sizeof line, path);
     for (i = 1; i < p->argc; i++)
         append_argument(line, sizeof line, p->argv[i]);
@@ -795,13 +881,18 @@ int main(int argc, char **argv)
     int n_programs = 0, i, server_mode;
     unsigned long server_exit = 0, client_exit = 0, timeout_seconds = 30, count;
     unsigned long handles_at_start, handles_at_end;
-    const char *transcript = NULL, *release_on = NULL, *release_server_on = NULL;
+    const char *transcript = NULL, *timeline_file = NULL, *release_on = NULL,
+               *release_server_on = NULL;
     int server_released = 0;
     char host[128] = "", port[16] = "", refused_port[16] = "0";
     ULONGLONG deadline;
     SOCKET refusing = INVALID_SOCKET;
     WSADATA wsa;
 
+    /* The timeline's clock starts now. Both calls cannot fail on Windows XP
+       and later. */
+    QueryPerformanceFrequency(&counter_frequency);
+    QueryPerformanceCounter(&run_start);
     memset(programs, 0, sizeof programs);
     for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *opt = argv[i];
@@ -820,6 +911,8 @@ int main(int argc, char **argv)
                 return bad_number(opt, 1, MAX_TIMEOUT_SECONDS);
         } else if (strcmp(opt, "--transcript") == 0)
             transcript = value;
+        else if (strcmp(opt, "--timeline") == 0)
+            timeline_file = value;
         else if (strcmp(opt, "--release-on") == 0)
             release_on = value;
         else if (strcmp(opt, "--release-server-on") == 0)
@@ -860,6 +953,10 @@ int main(int argc, char **argv)
     if (n_programs == 0)
         return usage("no program given");
     server_mode = n_programs > 1;
+    if (timeline_file != NULL) {
+        InitializeCriticalSection(&timeline_lock);
+        timeline_on = 1;
+    }
     deadline = GetTickCount64() + (ULONGLONG)timeout_seconds * 1000u;
     setvbuf(stdout, NULL, _IONBF, 0);
 
@@ -967,6 +1064,19 @@ int main(int argc, char **argv)
             if (fclose(f) != 0)
                 verdict(0, "write transcript", transcript);
         }
+    }
+    if (timeline_file != NULL) {
+        /* Binary mode: plain LF line ends, for whatever reads the file. */
+        FILE *f = fopen(timeline_file, "wb");
+        int ok = f != NULL;
+        if (ok) {
+            EnterCriticalSection(&timeline_lock);
+            ok = fwrite(timeline != NULL ? timeline : "", 1, timeline_length, f) == timeline_length;
+            LeaveCriticalSection(&timeline_lock);
+            ok = fclose(f) == 0 && ok;
+        }
+        if (!ok)
+            verdict(0, "write timeline", timeline_file);
     }
     if (!brief)
         printf("--- checks ---\n");
