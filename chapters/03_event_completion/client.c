@@ -84,14 +84,14 @@ static int finish_pending_send(struct sender *c, DWORD *sent)
     outcome = ovs_drain_cancelled(&c->s, &c->overlapped, cancel_error, DRAIN_TIMEOUT_MS, sent,
                                   &error);
     if (outcome == 0 && error != 0)
-        fprintf(stderr, "the cancelled send ended with %d\n", error);
+        printf("the cancelled send ended with %d\n", error);
     else if (outcome == 0)
-        fprintf(stderr, "the send ended when its socket was closed\n");
+        printf("the send ended when its socket was closed\n");
     else if (outcome == 1)
-        fprintf(stderr, "the cancelled send had completed anyway (%lu bytes)\n",
-                (unsigned long)*sent);
+        printf("the cancelled send had completed anyway (%lu bytes)\n", (unsigned long)*sent);
     else
         c->stuck = 1;
+    fflush(stdout);
     return -1;
 }
 
