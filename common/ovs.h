@@ -103,7 +103,9 @@ int ovs_usage_error(const char *usage, const char *problem);
  * Uses GetProcessHandleCount. Under Wine 8 that call succeeds but reports
  * 0 whatever is open (measured), so when it says 0 the handle values are
  * probed one by one with GetHandleInformation instead: values are multiples
- * of 4, and the probe stops 4096 values past the highest open one.
+ * of 4, a freed value is given out again first (seen under Wine), and the
+ * probe stops 4096 values past the highest open one. pairtest and the
+ * servers use it to check that they leak nothing.
  * \return The number of open handles.
  */
 unsigned long ovs_count_handles(void);
@@ -451,6 +453,19 @@ void ovs_fill_pattern(char *data, size_t length, unsigned long long offset);
  * \return A malloc'ed buffer the caller frees, or NULL (reported) when out of memory.
  */
 char *ovs_make_body(const char *text, unsigned long long generated_size, size_t *length);
+
+/**
+ * \brief Describes one message as two WSABUFs, header then body, for a single
+ *        gathered WSASend (chapter 2). Writes the body length into \p header;
+ *        nothing is copied, so \p header and \p body must stay untouched until
+ *        the send has completed.
+ * \param header   Receives the 4-byte length header; buffers[0] points at it.
+ * \param body     The body; buffers[1] points at it.
+ * \param length   Body length; at most OVS_MAX_MESSAGE.
+ * \param buffers  Receives the two WSABUFs.
+ */
+void ovs_describe_message(unsigned char header[OVS_HEADER_SIZE], const char *body, size_t length,
+                          WSABUF buffers[2]);
 
 /** What a receiver knows about a message: length, checksum and its start. */
 struct ovs_digest {

@@ -66,9 +66,7 @@
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#include <windows.h>
+#include "ovs.h" /* only for ovs_count_handles(): pairtest has its own reporting */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,30 +464,6 @@ failed:
     close_handle(&in_read);
     release_program(p);
     return -1;
-}
-
-/* How many handles this process has open. GetProcessHandleCount says so;
-   but under Wine 8 it answers 0 whatever is open, so when it says 0 (no
-   real process has no handles) the handle values are tried one by one
-   instead. Values are multiples of 4 and a freed value is given out again
-   first (seen under Wine), so a scan that finds nothing for 4096 values
-   past the highest open one has seen them all. */
-static unsigned long count_handles(void)
-{
-    DWORD n = 0;
-    ULONG_PTR value, highest = 0;
-    unsigned long found = 0;
-
-    if (GetProcessHandleCount(GetCurrentProcess(), &n) && n > 0)
-        return n;
-    for (value = 4; value <= highest + 4096; value += 4) {
-        DWORD flags;
-        if (GetHandleInformation((HANDLE)value, &flags)) {
-            found++;
-            highest = value;
-        }
-    }
-    return found;
 }
 
 static DWORD remaining_ms(ULONGLONG deadline)
@@ -970,7 +944,7 @@ int main(int argc, char **argv)
        event for the first blocking socket call of a thread, still open after
        WSACleanup), so the count is taken after the refusing socket's calls,
        less that socket itself, which is closed before the end. */
-    handles_at_start = count_handles() - (refusing != INVALID_SOCKET ? 1u : 0u);
+    handles_at_start = ovs_count_handles() - (refusing != INVALID_SOCKET ? 1u : 0u);
 
     if (server_mode) {
         struct program *server = &programs[0];
@@ -1104,7 +1078,7 @@ int main(int argc, char **argv)
        thread handles, the NUL or stdin handles, the refusing socket. */
     for (i = 0; i < n_programs; i++)
         release_program(&programs[i]);
-    handles_at_end = count_handles();
+    handles_at_end = ovs_count_handles();
     if (!brief || handles_at_end != handles_at_start)
         printf("pairtest: handles at start %lu, at end %lu\n", handles_at_start, handles_at_end);
     verdict(handles_at_end == handles_at_start, "pairtest closed every handle it opened",
