@@ -44,6 +44,16 @@ void ovs_fill_pattern(char *data, size_t length, unsigned long long offset)
         data[i] = alphabet[(offset + i) % (sizeof alphabet - 1)];
 }
 
+void ovs_describe_message(unsigned char header[OVS_HEADER_SIZE], const char *body, size_t length,
+                          WSABUF buffers[2])
+{
+    ovs_encode_length((uint32_t)length, header);
+    buffers[0].buf = (char *)header;
+    buffers[0].len = OVS_HEADER_SIZE;
+    buffers[1].buf = (char *)body; /* WSABUF has no const; WSASend only reads it */
+    buffers[1].len = (ULONG)length;
+}
+
 char *ovs_make_body(const char *text, unsigned long long generated_size, size_t *length)
 {
     size_t n = generated_size != 0 ? (size_t)generated_size : strlen(text);

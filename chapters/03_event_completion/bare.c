@@ -82,11 +82,7 @@ int main(int argc, char **argv)
     rc = ovs_start_client(usage, args[0], args[1], ovs_overlapped_socket, &s);
     if (rc != 0)
         return rc;
-    ovs_encode_length((uint32_t)strlen(body), header);
-    buffers[0].buf = (char *)header;
-    buffers[0].len = OVS_HEADER_SIZE;
-    buffers[1].buf = (char *)body;
-    buffers[1].len = (ULONG)strlen(body);
+    ovs_describe_message(header, body, strlen(body), buffers);
     sent = send_overlapped(&s, buffers, 2);
     /* An overlapped send that completed took everything it was given. */
     if (sent == (long long)(OVS_HEADER_SIZE + strlen(body))) {

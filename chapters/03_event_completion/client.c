@@ -201,11 +201,7 @@ int main(int argc, char **argv)
     if (body != NULL && c->event != WSA_INVALID_EVENT) {
         /* Header and body go out in one WSASend, gathered from two buffers
            that stay untouched until the send has completed. */
-        ovs_encode_length((uint32_t)length, c->header);
-        c->buffers[0].buf = (char *)c->header;
-        c->buffers[0].len = (ULONG)sizeof c->header;
-        c->buffers[1].buf = body;
-        c->buffers[1].len = (ULONG)length;
+        ovs_describe_message(c->header, body, length, c->buffers);
         if (send_all_overlapped(c, per_call) == 0) {
             printf("sent %llu bytes\n", (unsigned long long)length);
             status = ovs_receive_and_check_reply(c->s, body, length);

@@ -88,11 +88,7 @@ int main(int argc, char **argv)
     rc = ovs_start_client(usage, args[0], args[1], ovs_overlapped_socket, &s);
     if (rc != 0)
         return rc;
-    ovs_encode_length((uint32_t)strlen(body), header);
-    buffers[0].buf = (char *)header;
-    buffers[0].len = OVS_HEADER_SIZE;
-    buffers[1].buf = (char *)body;
-    buffers[1].len = (ULONG)strlen(body);
+    ovs_describe_message(header, body, strlen(body), buffers);
     sent = send_with_routine(&s, buffers, 2);
     /* A send that completed took everything it was given. Nothing is
        outstanding any more, so the blocking receive below is safe. */

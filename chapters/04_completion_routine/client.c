@@ -145,11 +145,7 @@ int main(int argc, char **argv)
         o->socket = s;
         o->total = OVS_HEADER_SIZE + (unsigned long long)length;
         o->per_call = per_call;
-        ovs_encode_length((uint32_t)length, o->header);
-        o->buffers[0].buf = (char *)o->header;
-        o->buffers[0].len = OVS_HEADER_SIZE;
-        o->buffers[1].buf = body;
-        o->buffers[1].len = (ULONG)length;
+        ovs_describe_message(o->header, body, length, o->buffers);
         o->left = o->buffers;
         o->left_count = 2;
         // [send_wait]

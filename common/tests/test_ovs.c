@@ -116,6 +116,14 @@ static void test_message_format(void)
     ovs_digest_init(&d);
     ovs_digest_reply(&d, text, sizeof text);
     check(strcmp(text, "received 0 bytes, checksum 811c9dc5") == 0, "digest: empty message");
+
+    {
+        WSABUF two[2];
+        ovs_describe_message(header, buffer, 100, two);
+        check(ovs_decode_length(header) == 100 && two[0].buf == (char *)header &&
+                  two[0].len == OVS_HEADER_SIZE && two[1].buf == buffer && two[1].len == 100,
+              "describe message: header then body, nothing copied");
+    }
 }
 
 static void test_addresses(void)
