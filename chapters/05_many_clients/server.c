@@ -1,0 +1,493 @@
+/*
+ * Chapter 5 - many clients on one thread: the echo server.
+ *
+ * Shows: one thread serving any number of clients with completion routines.
+ * Every byte a client sends comes back to it, in order (an echo server, no
+ * framing), so any echo client can drive it. The thread's one wait is an
+ * alertable WSAWaitForMultipleEvents on two events, "stop" and the
+ * listener's FD_ACCEPT. The completion routines run inside that wait and
+ * chain each connection's work: receive, send, receive again. No call in
+ * this program waits for the network.
+ *
+ * Usage: ch05_server [options] <port> [address]
+ *   port             0 lets the system choose; printed as "listening on ..."
+ *   address          where to listen (default 127.0.0.1; ::1 for IPv6)
+ *   --max-clients N  serve at most N connections at once; more wait in the
+ *                    listen backlog until one leaves (default 1000)
+ *   --buffer N       bytes in each of a connection's two buffers
+ *                    (default 64K; from 16K to 1M)
+ *   --quiet          no line per connection (for the benchmark)
+ *   --fail-alloc N   for the tests: act as if memory ran out for the Nth
+ *                    connection
+ * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input. It stops
+ * accepting, closes every connection, waits until every operation has
+ * completed, prints a summary and exits 0 (1 if anything leaked).
+ */
+#include "ovs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] = "usage: ch05_server [--max-clients N] [--buffer N] [--quiet] "
+                            "[--fail-alloc N] <port> [address]";
+
+/* How long the stop waits for the last operations to complete. */
+#define STOP_TIMEOUT_MS 10000u
+/* At most this many failed accepts in a row before waiting for the next
+   FD_ACCEPT, so that a failure that repeats cannot keep the thread busy. */
+#define ACCEPT_FAILURES_PER_ROUND 64
+
+struct server;
+
+// [connection]
+/* One client. It lives on the heap until no operation of it is
+   outstanding: the system writes into the buffers and the WSAOVERLAPPEDs
+   until the routine of each operation has run. One WSAOVERLAPPED per
+   operation that can be in flight at the same time: a receive and a send. */
+struct connection {
+    WSAOVERLAPPED recv_ov;
+    WSAOVERLAPPED send_ov;
+    struct server *server;
+    struct connection *prev, *next; /* the list of live connections */
+    SOCKET s;
+    unsigned long id;
+    int recv_outstanding, send_outstanding;
+    int recv_buffer;             /* the buffer the receive fills */
+    int send_buffer;             /* the buffer being sent ... */
+    DWORD send_length, send_done; /* ... its length, and how much went */
+    DWORD waiting;               /* bytes received while a send was busy */
+    int end_of_stream;           /* the client shut down its sending side */
+    int closed;                  /* the socket is closed; free when idle */
+    unsigned long long echoed;
+    char *buffer[2];
+};
+// [connection]
+
+struct server {
+    SOCKET listener;
+    WSAEVENT accept_event;
+    struct connection *first;
+    DWORD buffer_size;
+    unsigned long max_clients, alive, served, next_id, fail_alloc_at;
+    unsigned long long echoed;
+    int at_limit, stopping, quiet;
+};
+
+/* Set from another thread (the console's Ctrl+C handler, the stdin reader):
+   the event is the only thing those threads touch. */
+static HANDLE stop_event;
+
+static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
+                                       DWORD flags);
+static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
+                                    DWORD flags);
+
+/* Closes the socket once. Closing aborts the operations still in flight;
+   their routines run all the same (with an error), and only when both have
+   run may the connection be freed (release_if_idle). */
+static void close_connection(struct connection *c, const char *why)
+{
+    if (c->closed)
+        return;
+    c->closed = 1;
+    closesocket(c->s);
+    if (!c->server->quiet)
+        printf("connection %lu closed: %llu bytes echoed (%s)\n", c->id, c->echoed, why);
+}
+
+// [release]
+/* Frees the connection if it is closed and no operation of it is
+   outstanding. Called last in each routine: nothing may touch c after. */
+static void release_if_idle(struct connection *c)
+{
+    struct server *sv = c->server;
+    if (!c->closed || c->recv_outstanding || c->send_outstanding)
+        return;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        sv->first = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    sv->echoed += c->echoed;
+    sv->alive--;
+    free(c->buffer[0]);
+    free(c);
+}
+// [release]
+
+// [post_receive]
+/* Receives into buffer `index`, always offering the whole buffer: the
+   length of the last message is no limit for the next one. */
+static int post_receive(struct connection *c, int index)
+{
+    WSABUF buffer;
+    DWORD flags = 0; /* in/out: set before every call */
+    buffer.buf = c->buffer[index];
+    buffer.len = c->server->buffer_size;
+    memset(&c->recv_ov, 0, sizeof c->recv_ov);
+    c->recv_ov.hEvent = (WSAEVENT)c; /* ignored by the system: ours */
+    if (WSARecv(c->s, &buffer, 1, NULL, &flags, &c->recv_ov, receive_completed) == SOCKET_ERROR &&
+        WSAGetLastError() != WSA_IO_PENDING) {
+        /* It never started, so no routine will run for it. */
+        ovs_report_wsa_error("WSARecv");
+        close_connection(c, "WSARecv failed at once");
+        return -1;
+    }
+    c->recv_buffer = index;
+    c->recv_outstanding = 1;
+    return 0;
+}
+// [post_receive]
+
+/* Sends what is left of the send buffer. */
+static int post_send(struct connection *c)
+{
+    WSABUF buffer;
+    buffer.buf = c->buffer[c->send_buffer] + c->send_done;
+    buffer.len = c->send_length - c->send_done;
+    memset(&c->send_ov, 0, sizeof c->send_ov);
+    c->send_ov.hEvent = (WSAEVENT)c;
+    if (WSASend(c->s, &buffer, 1, NULL, 0, &c->send_ov, send_completed) == SOCKET_ERROR &&
+        WSAGetLastError() != WSA_IO_PENDING) {
+        ovs_report_wsa_error("WSASend");
+        close_connection(c, "WSASend failed at once");
+        return -1;
+    }
+    c->send_outstanding = 1;
+    return 0;
+}
+
+/* Echoes `length` bytes of buffer `index`, and, unless the client has
+   finished sending, receives into the other buffer meanwhile. */
+static void echo(struct connection *c, int index, DWORD length)
+{
+    c->send_buffer = index;
+    c->send_length = length;
+    c->send_done = 0;
+    if (post_send(c) == 0 && !c->end_of_stream)
+        (void)post_receive(c, 1 - index);
+}
+
+/* The client has shut down its side and every byte it sent went back:
+   shut down ours (it then reads the end of stream) and close. */
+static void finish(struct connection *c)
+{
+    if (shutdown(c->s, SD_SEND) == SOCKET_ERROR)
+        ovs_report_wsa_error("shutdown");
+    close_connection(c, "end of stream, everything echoed");
+}
+
+// [receive_completed]
+static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
+                                       DWORD flags)
+{
+    struct connection *c = (struct connection *)overlapped->hEvent;
+    (void)flags;
+    c->recv_outstanding = 0;
+    if (c->closed) {
+        /* Aborted by our own close: nothing more to do than let go. */
+    } else if (error != 0) {
+        char why[64];
+        snprintf(why, sizeof why, "receive failed with %lu", (unsigned long)error);
+        close_connection(c, why);
+    } else if (bytes == 0) {
+        c->end_of_stream = 1;
+        if (!c->send_outstanding && c->waiting == 0)
+            finish(c);
+    } else if (!c->send_outstanding) {
+        echo(c, c->recv_buffer, bytes);
+    } else {
+        /* The other buffer is still being sent. Keep these bytes and post
+           no receive until it is done: a client that sends faster than it
+           reads is slowed down by TCP, not by our memory. */
+        c->waiting = bytes;
+    }
+    release_if_idle(c);
+}
+// [receive_completed]
+
+// [send_completed]
+static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
+                                    DWORD flags)
+{
+    struct connection *c = (struct connection *)overlapped->hEvent;
+    (void)flags;
+    c->send_outstanding = 0;
+    if (c->closed) {
+        /* Aborted by our own close. */
+    } else if (error != 0) {
+        char why[64];
+        snprintf(why, sizeof why, "send failed with %lu", (unsigned long)error);
+        close_connection(c, why);
+    } else if (bytes == 0 || bytes > c->send_length - c->send_done) {
+        /* A completed overlapped send took all it was given; anything else
+           cannot be right (a defensive check). */
+        close_connection(c, "WSASend reported an impossible count");
+    } else {
+        c->send_done += bytes;
+        c->echoed += bytes;
+        if (c->send_done < c->send_length) {
+            (void)post_send(c); /* defensive: send the rest */
+        } else if (c->waiting > 0) {
+            /* The bytes that arrived meanwhile go out now; the buffer that
+               was just sent takes the next receive. */
+            DWORD waiting = c->waiting;
+            c->waiting = 0;
+            echo(c, c->recv_buffer, waiting);
+        } else if (c->end_of_stream) {
+            finish(c);
+        }
+        /* Otherwise a receive is already posted into the other buffer. */
+    }
+    release_if_idle(c);
+}
+// [send_completed]
+
+/* A new connection: its context, and its first receive. */
+static void start_connection(struct server *sv, SOCKET s, const struct sockaddr *peer)
+{
+    char text[OVS_ADDRESS_TEXT_MAX];
+    struct connection *c = NULL;
+    unsigned long id = ++sv->next_id;
+
+    /* An accepted socket inherits the listener's WSAEventSelect: undo it,
+       FD_ACCEPT belongs to the listener alone. */
+    if (WSAEventSelect(s, NULL, 0) == SOCKET_ERROR) {
+        ovs_report_wsa_error("WSAEventSelect");
+        closesocket(s);
+        return;
+    }
+    if (sv->fail_alloc_at == 0 || id != sv->fail_alloc_at)
+        c = (struct connection *)calloc(1, sizeof *c);
+    if (c != NULL && (c->buffer[0] = (char *)malloc(2 * (size_t)sv->buffer_size)) == NULL) {
+        free(c);
+        c = NULL;
+    }
+    if (c == NULL) {
+        /* Out of memory: that client is refused, everyone else goes on. */
+        ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
+        printf("connection %lu refused: no memory for it\n", id);
+        closesocket(s);
+        return;
+    }
+    c->buffer[1] = c->buffer[0] + sv->buffer_size;
+    c->server = sv;
+    c->s = s;
+    c->id = id;
+    c->next = sv->first;
+    if (sv->first != NULL)
+        sv->first->prev = c;
+    sv->first = c;
+    sv->alive++;
+    sv->served++;
+    if (!sv->quiet) {
+        ovs_format_address(peer, text, sizeof text);
+        printf("connection %lu from %s (%lu open)\n", id, text, sv->alive);
+    }
+    (void)post_receive(c, 0);
+    release_if_idle(c); /* frees it at once if the receive failed */
+}
+
+// [accept_all]
+/* Accepts every connection that is waiting, up to --max-clients. The
+   listener is non-blocking (WSAEventSelect made it so): accept returns at
+   once, with WSAEWOULDBLOCK when nobody is left. */
+static void accept_all(struct server *sv)
+{
+    int failures = 0;
+    while (!sv->stopping && sv->alive < sv->max_clients && failures < ACCEPT_FAILURES_PER_ROUND) {
+        struct sockaddr_storage peer;
+        int peer_length = (int)sizeof peer;
+        SOCKET s = accept(sv->listener, (struct sockaddr *)&peer, &peer_length);
+        if (s == INVALID_SOCKET) {
+            int error = WSAGetLastError();
+            if (error == WSAEWOULDBLOCK)
+                break;
+            /* A client that gave up while it waited in the backlog (a
+               reset): its problem, not the server's. */
+            ovs_report_error("accept", error);
+            failures++;
+            continue;
+        }
+        start_connection(sv, s, (const struct sockaddr *)&peer);
+    }
+    if (sv->alive >= sv->max_clients && !sv->at_limit && !sv->stopping) {
+        /* Not calling accept leaves the next clients in the backlog, and no
+           FD_ACCEPT comes until accept is called again: a connection that
+           leaves makes the main loop call accept_all. */
+        printf("at the limit of %lu connections: new ones wait in the backlog\n",
+               sv->max_clients);
+    }
+    sv->at_limit = sv->alive >= sv->max_clients;
+    fflush(stdout);
+}
+// [accept_all]
+
+/* Ctrl+C and Ctrl+Break run this on a thread of their own: it only sets
+   the stop event, which the main thread is waiting on. */
+static BOOL WINAPI on_console_signal(DWORD signal)
+{
+    if (signal == CTRL_C_EVENT || signal == CTRL_BREAK_EVENT) {
+        SetEvent(stop_event);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* A line on standard input also stops the server (the tests use it). An
+   end of input, as from NUL, does not. */
+static DWORD WINAPI read_stdin(LPVOID unused)
+{
+    char line[64];
+    DWORD n;
+    (void)unused;
+    if (ReadFile(GetStdHandle(STD_INPUT_HANDLE), line, sizeof line, &n, NULL) && n > 0)
+        SetEvent(stop_event);
+    return 0;
+}
+
+// [stop]
+/* Stops accepting, closes every connection, and waits (alertably, so the
+   aborted operations' routines can run) until every context is freed. */
+static int stop(struct server *sv)
+{
+    struct connection *c, *next;
+    ULONGLONG deadline = GetTickCount64() + STOP_TIMEOUT_MS;
+
+    sv->stopping = 1;
+    /* No more FD_ACCEPT: new clients wait in the backlog, and are reset
+       when the listener is closed at the very end. */
+    if (WSAEventSelect(sv->listener, sv->accept_event, 0) == SOCKET_ERROR)
+        ovs_report_wsa_error("WSAEventSelect");
+    printf("stopping: closing %lu connections\n", sv->alive);
+    fflush(stdout);
+    for (c = sv->first; c != NULL; c = next) {
+        next = c->next;
+        close_connection(c, "server stopping");
+        release_if_idle(c);
+    }
+    while (sv->alive > 0 && GetTickCount64() < deadline)
+        SleepEx(100, TRUE);
+    return sv->alive == 0 ? 0 : -1;
+}
+// [stop]
+
+int main(int argc, char **argv)
+{
+    const char *args[2] = {NULL, "127.0.0.1"};
+    static unsigned long long max_clients = 1000, buffer_size = 64 * 1024, fail_alloc = 0;
+    static int quiet = 0; /* static: see chapter 1's client */
+    const struct ovs_option options[] = {
+        {"--max-clients", OVS_OPTION_NUMBER, &max_clients, 1, 100000},
+        {"--buffer", OVS_OPTION_NUMBER, &buffer_size, 16 * 1024, 1024 * 1024},
+        {"--quiet", OVS_OPTION_FLAG, &quiet, 0, 0},
+        {"--fail-alloc", OVS_OPTION_NUMBER, &fail_alloc, 1, 1000000},
+    };
+    struct server sv;
+    HANDLE stdin_thread = NULL, events[2];
+    unsigned long handles_at_start, handles_at_end;
+    int rc, status = OVS_EXIT_OK;
+
+    rc = ovs_parse_args(argc, argv, usage, options, sizeof options / sizeof options[0], args, 1, 2);
+    if (rc != 0)
+        return rc;
+    memset(&sv, 0, sizeof sv);
+    sv.accept_event = WSA_INVALID_EVENT;
+    sv.max_clients = (unsigned long)max_clients;
+    sv.buffer_size = (DWORD)buffer_size;
+    sv.fail_alloc_at = (unsigned long)fail_alloc;
+    sv.quiet = quiet;
+    rc = ovs_start_server(usage, args[0], args[1], ovs_overlapped_socket, &sv.listener);
+    if (rc != 0)
+        return rc;
+
+    // [set_up]
+    /* Two events: "stop" (manual-reset, set by another thread) and the
+       listener's FD_ACCEPT. WSAEventSelect also makes the listener
+       non-blocking, so accept never waits. */
+    stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (stop_event == NULL) {
+        ovs_report_error("CreateEvent", (int)GetLastError());
+        status = OVS_EXIT_FAILURE;
+    } else if ((sv.accept_event = WSACreateEvent()) == WSA_INVALID_EVENT) {
+        ovs_report_wsa_error("WSACreateEvent");
+        status = OVS_EXIT_FAILURE;
+    } else if (WSAEventSelect(sv.listener, sv.accept_event, FD_ACCEPT) == SOCKET_ERROR) {
+        ovs_report_wsa_error("WSAEventSelect");
+        status = OVS_EXIT_FAILURE;
+    }
+    // [set_up]
+    if (status == OVS_EXIT_OK && !SetConsoleCtrlHandler(on_console_signal, TRUE)) {
+        ovs_report_error("SetConsoleCtrlHandler", (int)GetLastError());
+        status = OVS_EXIT_FAILURE;
+    }
+    if (status == OVS_EXIT_OK &&
+        (stdin_thread = CreateThread(NULL, 0, read_stdin, NULL, 0, NULL)) == NULL) {
+        ovs_report_error("CreateThread", (int)GetLastError());
+        status = OVS_EXIT_FAILURE;
+    }
+    handles_at_start = ovs_count_handles();
+    if (status == OVS_EXIT_OK) {
+        printf("echoing on one thread; stop with Ctrl+C or a line on stdin\n");
+        fflush(stdout);
+    }
+
+    // [main_loop]
+    events[0] = stop_event;
+    events[1] = sv.accept_event;
+    while (status == OVS_EXIT_OK) {
+        /* The one wait of this thread. Alertable: completion routines run
+           inside it, and it then returns WSA_WAIT_IO_COMPLETION. */
+        DWORD w = WSAWaitForMultipleEvents(2, events, FALSE, WSA_INFINITE, TRUE);
+        if (w == WSA_WAIT_IO_COMPLETION) {
+            if (sv.at_limit && sv.alive < sv.max_clients)
+                accept_all(&sv); /* a connection left: take the next ones */
+        } else if (w == WSA_WAIT_EVENT_0) {
+            break; /* stop */
+        } else if (w == WSA_WAIT_EVENT_0 + 1) {
+            WSANETWORKEVENTS happened;
+            /* Reads and clears what happened, and resets the event. */
+            if (WSAEnumNetworkEvents(sv.listener, sv.accept_event, &happened) == SOCKET_ERROR) {
+                ovs_report_wsa_error("WSAEnumNetworkEvents");
+                status = OVS_EXIT_FAILURE;
+            } else if ((happened.lNetworkEvents & FD_ACCEPT) &&
+                       happened.iErrorCode[FD_ACCEPT_BIT] != 0) {
+                ovs_report_error("FD_ACCEPT", happened.iErrorCode[FD_ACCEPT_BIT]);
+            }
+            accept_all(&sv);
+        } else {
+            ovs_report_wsa_error("WSAWaitForMultipleEvents");
+            status = OVS_EXIT_FAILURE;
+        }
+    }
+    // [main_loop]
+
+    if (stop(&sv) != 0) {
+        /* Operations still own their buffers: free nothing, and skip
+           WSACleanup, which would cancel them behind our back. */
+        fprintf(stderr, "%lu connections still had operations outstanding after %lu ms\n",
+                sv.alive, (unsigned long)STOP_TIMEOUT_MS);
+        return OVS_EXIT_FAILURE;
+    }
+    handles_at_end = ovs_count_handles();
+    printf("stopped: %lu connections served, %llu bytes echoed, %lu contexts alive, "
+           "handles: %lu at start, %lu at end\n",
+           sv.served, sv.echoed, sv.alive, handles_at_start, handles_at_end);
+    if (handles_at_end != handles_at_start) {
+        fprintf(stderr, "handle leak: %lu at start, %lu at end\n", handles_at_start,
+                handles_at_end);
+        status = OVS_EXIT_FAILURE;
+    }
+    fflush(stdout);
+    if (stdin_thread != NULL)
+        CloseHandle(stdin_thread); /* it may still wait for input: the exit ends it */
+    if (sv.accept_event != WSA_INVALID_EVENT)
+        WSACloseEvent(sv.accept_event);
+    if (stop_event != NULL)
+        CloseHandle(stop_event);
+    closesocket(sv.listener);
+    ovs_winsock_stop();
+    return status;
+}
