@@ -101,3 +101,125 @@ function(tutorial_walkthrough)
   endif()
   set_property(GLOBAL PROPERTY TUTORIAL_LAST_WALK walk_${id})
 endfunction()
+
+# tutorial_echo_server_tests(<chNN> <server target> [MAX_CLIENTS] [SERVER_ARGS arg...])
+#   The battery every echo server faces, from chapter 5 on: many clients,
+#   resets, clients that send nothing, half-close, slow senders, a reader
+#   that stops reading, a burst of 500 connections, 16 MiB, a short message
+#   then a long one, a stop while clients are mid-message, IPv6, a port in
+#   use. Each test verifies every echoed byte and ends by stopping the server
+#   through its stdin (pairtest --stop-server): the server must then report
+#   0 contexts alive and as many handles as at its start, and exit 0.
+#   MAX_CLIENTS: the server has --max-clients (adds the backlog tests).
+#   SERVER_ARGS: extra arguments for the server in every test.
+function(tutorial_echo_server_tests id server)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "MAX_CLIENTS" "" "SERVER_ARGS")
+  set(srv ${server} ${arg_SERVER_ARGS})
+  # What every test asserts about the server at the end.
+  set(stopped --stop-server --server-out " 0 contexts alive, handles: "
+              --server-not "handle leak" --server-not "not compared")
+  set(client ch05_client)
+
+  tutorial_test(${id}.echo.one_message
+    --client-out "all 1 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- ${client} --size 19 {host} {port})
+  tutorial_test(${id}.echo.hundred_connections
+    --client-out "100 connection(s) x 100 message(s): 10000 round trips"
+    --client-out "all 10000 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- ${client} --connections 100 --messages 100 {host} {port})
+  tutorial_test(${id}.echo.four_processes --parallel
+    --client-out "all 1000 round trips verified"
+    --server-count "stopped: 40 connections served" 1
+    ${stopped}
+    -- ${srv} 0
+    -- ${client} --connections 10 --messages 100 {host} {port}
+    -- ${client} --connections 10 --messages 100 {host} {port}
+    -- ${client} --connections 10 --messages 100 {host} {port}
+    -- ${client} --connections 10 --messages 100 {host} {port})
+  # The client reads while it writes: no echo server can hold 16 MiB that
+  # its client never reads back.
+  tutorial_test(${id}.echo.sixteen_mebibytes
+    --client-out "16777216 bytes verified"
+    --client-out "all 1 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- ${client} --size 16M {host} {port})
+  # A server that keeps each receive at the length of the last message
+  # (the book's defect) echoes the 4 MiB 5 bytes at a time and runs out of
+  # time here; a right one needs a small fraction of a second.
+  tutorial_test(${id}.echo.short_then_long --timeout 60
+    --client-out "2 round trips, 4194309 bytes verified"
+    --client-out "all 2 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- ${client} --messages 2 --sizes 5,4M {host} {port})
+  tutorial_test(${id}.battery.resets
+    --client-out "reset 100 connections"
+    --client-out "all 1 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- echopeer {host} {port} reset 100 -- ${client} {host} {port})
+  tutorial_test(${id}.battery.silent_clients
+    --client-out "closed 100 connections without sending"
+    --client-out "all 1 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- echopeer {host} {port} silent 100 -- ${client} {host} {port})
+  tutorial_test(${id}.battery.half_close
+    --client-out "halfclose: 8 connections, 524288 bytes verified, then the end of stream on each"
+    ${stopped}
+    -- ${srv} 0 -- echopeer {host} {port} halfclose 8 64K)
+  tutorial_test(${id}.battery.slow_senders
+    --client-out "slow: 4 connections, 400 bytes verified one at a time"
+    ${stopped}
+    -- ${srv} 0 -- echopeer {host} {port} slow 4 100)
+  tutorial_test(${id}.battery.stalled_reader
+    --client-out "stalled after "
+    --client-out "stall: 8 other connections did 100 round trips each while one reader stalled"
+    ${stopped}
+    -- ${srv} 0 -- echopeer {host} {port} stall 8M 8 100)
+  tutorial_test(${id}.battery.send_then_reset
+    --client-out "send-reset: 100 connections sent 65536 bytes and reset"
+    --client-out "all 1 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- echopeer {host} {port} send-reset 100 64K -- ${client} {host} {port})
+  tutorial_test(${id}.battery.burst_of_500 --timeout 90
+    --client-out "500 connection(s) x 1 message(s): 500 round trips"
+    --client-out "all 500 round trips verified"
+    ${stopped}
+    -- ${srv} 0 -- ${client} --connections 500 {host} {port})
+  # A stop while four clients are in the middle of a message: the server
+  # closes them, waits for every operation, and frees everything.
+  tutorial_test(${id}.battery.stop_mid_message
+    --release-server-on "mid-message on 4 connections"
+    --server-out "stopping: closing 4 connections"
+    --server-out " 0 contexts alive, handles: " --server-not "handle leak"
+    --client-out "midmessage: 4 connections ended by the server"
+    -- ${srv} 0 -- echopeer {host} {port} midmessage 4 100K)
+  tutorial_test(${id}.ipv6
+    --server-out "listening on ::1 port"
+    --client-out "connected to ::1 port"
+    --client-out "all 10 round trips verified"
+    ${stopped}
+    -- ${srv} 0 ::1 -- ${client} --messages 10 {host} {port})
+  # A second server on the port the first one holds.
+  tutorial_test(${id}.port_in_use
+    --client-exit 1 --client-err "bind() failed: 10048"
+    --client-not "listening on"
+    ${stopped}
+    -- ${srv} 0 -- ${srv} {port})
+  if(arg_MAX_CLIENTS)
+    # At the limit, new connections wait in the backlog; one that is reset
+    # there makes accept fail (under Wine with 10057), which must cost only
+    # that client.
+    tutorial_test(${id}.battery.reset_in_backlog
+      --server-out "at the limit of 1 connections"
+      --client-out "backlog-reset: a reset connection in the backlog, then the next client served"
+      ${stopped}
+      -- ${srv} --max-clients 1 0 -- echopeer {host} {port} backlog-reset)
+    tutorial_test(${id}.battery.clients_wait_in_backlog
+      --server-out "at the limit of 2 connections: new ones wait in the backlog"
+      --server-count "connection " 20
+      --client-out "all 100 round trips verified"
+      ${stopped}
+      -- ${srv} --max-clients 2 0 -- ${client} --connections 10 --messages 10 {host} {port})
+  endif()
+endfunction()

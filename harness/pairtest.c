@@ -11,7 +11,7 @@
  *
  * The server is started first; pairtest waits (without sleeping) until it
  * prints "listening on <address> port <N>", then runs the clients one after
- * another. In client arguments, {host} and {port} become the server's address
+ * another (or all at once, with --parallel). In client arguments, {host} and {port} become the server's address
  * and port, and {refused_port} a port that is bound but not listening, so a
  * connection to it is refused. In a lone program's arguments {host} and
  * {port} become empty. In both, {--} becomes -- and {{ becomes {, so that
@@ -40,6 +40,13 @@
  *                      a line containing TEXT (once in the run). The server's
  *                      stdin is closed once the clients are done, so a server
  *                      still waiting for the line stops waiting then.
+ *   --parallel         start every client at once instead of one after
+ *                      another, then wait for all of them (releases apply to
+ *                      each: --release-on releases every client)
+ *   --stop-server      once every client has exited, write "stop" to the
+ *                      server's stdin (a server that stops on a line, like
+ *                      the echo servers from chapter 5 on, then prints its
+ *                      summary and exits) and wait for it to exit
  *   --timeout SECONDS  for the whole run (default 30)
  *   --brief            print only the checks that failed (for the walk-through)
  *   --transcript FILE  also write what each program printed, as a reader would
@@ -566,6 +573,97 @@ static int watch_releases(struct program *server, struct program *client, const 
     }
 }
 
+static void substitute_arguments(struct program *p, const char *host, const char *port,
+                                 const char *refused_port);
+
+/* Gives a client its label: "client", or "client 1", "client 2", ... when
+   there are several. */
+static void label_client(struct program *client, int number, int n_clients)
+{
+    if (n_clients > 1) {
+        client->label = (char *)checked_realloc(NULL, 16);
+        snprintf((char *)client->label, 16, "client %d", number);
+    } else {
+        client->label = "client";
+    }
+}
+
+/* Writes one line to a program's stdin (it must have been started with one). */
+static void send_line(struct program *p, const char *line)
+{
+    DWORD written;
+    if (p->stdin_write == NULL || p->stdin_write == INVALID_HANDLE_VALUE)
+        return;
+    if (!WriteFile(p->stdin_write, line, (DWORD)strlen(line), &written, NULL))
+        fprintf(stderr, "pairtest: WriteFile to the %s's stdin failed: %lu\n", p->label,
+                (unsigned long)GetLastError());
+}
+
+/* --parallel: starts every client at once, then watches them all: releases
+   each client when the server prints release_on, and the server when any
+   client prints release_server_on; returns when every client has ended (or
+   the time is up, then finish_program stops them). */
+static void run_clients_together(struct program *server, struct program *clients, int n,
+                                 const char *host, const char *port, const char *refused_port,
+                                 const char *release_on, const char *release_server_on,
+                                 int *server_released, ULONGLONG deadline)
+{
+    HANDLE waits[1 + 2 * MAX_CLIENTS];
+    int released[MAX_CLIENTS], ended[MAX_CLIENTS], started = 0, i;
+
+    for (i = 0; i < n; i++) {
+        substitute_arguments(&clients[i], host, port, refused_port);
+        label_client(&clients[i], i + 1, n);
+        if (start_program(&clients[i], release_on != NULL) != 0)
+            break;
+        started++;
+    }
+    memset(released, 0, sizeof released);
+    memset(ended, 0, sizeof ended);
+    for (;;) {
+        DWORD count = 0, w;
+        int running = 0;
+        for (i = 0; i < started; i++) {
+            if (release_on != NULL && !released[i] && !ended[i] &&
+                stream_has(&server->out, release_on)) {
+                release(&clients[i]);
+                released[i] = 1;
+            }
+            if (release_server_on != NULL && !*server_released &&
+                stream_has(&clients[i].out, release_server_on)) {
+                release(server);
+                *server_released = 1;
+            }
+        }
+        waits[count++] = server->out.changed;
+        for (i = 0; i < started; i++) {
+            if (ended[i])
+                continue;
+            running++;
+            waits[count++] = clients[i].out.changed;
+            waits[count++] = clients[i].process.hProcess;
+        }
+        if (running == 0)
+            break;
+        w = WaitForMultipleObjects(count, waits, FALSE, remaining_ms(deadline));
+        if (w == WAIT_TIMEOUT || w == WAIT_FAILED)
+            break; /* the time is up: finish_program stops what still runs */
+        for (i = 0; i < started; i++)
+            if (!ended[i] && WaitForSingleObject(clients[i].process.hProcess, 0) == WAIT_OBJECT_0) {
+                /* Its last lines may still be in the pipe: read them to the end. */
+                if (WaitForSingleObject(clients[i].out.thread, 5000) != WAIT_OBJECT_0)
+                    fprintf(stderr, "pairtest: the %s's output did not end\n", clients[i].label);
+                ended[i] = 1;
+            }
+    }
+    if (release_on != NULL)
+        for (i = 0; i < started; i++)
+            verdict(released[i], "server printed the release line", released[i] ? NULL : release_on);
+    for (i = 0; i < started; i++)
+        if (!finish_program(&clients[i], deadline))
+            verdict(0, "client finished in time", "it was stopped");
+}
+
 /* Finds "listening on <address> port <N>" in the text. */
 static int find_listening_line(const char *text, char *host, size_t host_size, char *port,
                                size_t port_size)
@@ -857,7 +955,7 @@ int main(int argc, char **argv)
     unsigned long handles_at_start, handles_at_end;
     const char *transcript = NULL, *timeline_file = NULL, *release_on = NULL,
                *release_server_on = NULL;
-    int server_released = 0;
+    int server_released = 0, parallel = 0, stop_server = 0;
     char host[128] = "", port[16] = "", refused_port[16] = "0";
     ULONGLONG deadline;
     SOCKET refusing = INVALID_SOCKET;
@@ -875,6 +973,14 @@ int main(int argc, char **argv)
         const char *tail = server_side ? opt + 9 : strncmp(opt, "--client-", 9) == 0 ? opt + 9 : opt + 2;
         if (strcmp(opt, "--brief") == 0) {
             brief = 1;
+            continue;
+        }
+        if (strcmp(opt, "--parallel") == 0) {
+            parallel = 1;
+            continue;
+        }
+        if (strcmp(opt, "--stop-server") == 0) {
+            stop_server = 1;
             continue;
         }
         if (value == NULL)
@@ -949,7 +1055,7 @@ int main(int argc, char **argv)
     if (server_mode) {
         struct program *server = &programs[0];
         server->label = "server";
-        if (start_program(server, release_server_on != NULL) == 0) {
+        if (start_program(server, release_server_on != NULL || stop_server) == 0) {
             /* Wait for the server's own announcement: no guessing with sleeps. */
             HANDLE waits[2];
             char *out = NULL;
@@ -977,17 +1083,15 @@ int main(int argc, char **argv)
             }
             free(out);
             verdict(found, "server announced its port", found ? NULL : "no \"listening on\" line");
-            if (found) {
+            if (found && parallel) {
+                run_clients_together(server, programs + 1, n_programs - 1, host, port,
+                                     refused_port, release_on, release_server_on,
+                                     &server_released, deadline);
+            } else if (found) {
                 for (i = 1; i < n_programs; i++) {
                     struct program *client = &programs[i];
                     substitute_arguments(client, host, port, refused_port);
-                    if (n_programs > 2) {
-                        /* Several clients, one after another: number them. */
-                        client->label = (char *)checked_realloc(NULL, 16);
-                        snprintf((char *)client->label, 16, "client %d", i);
-                    } else {
-                        client->label = "client";
-                    }
+                    label_client(client, i, n_programs - 1);
                     if (start_program(client, release_on != NULL) != 0)
                         break;
                     if (release_on != NULL || (release_server_on != NULL && !server_released)) {
@@ -1000,10 +1104,13 @@ int main(int argc, char **argv)
                     if (!finish_program(client, deadline))
                         verdict(0, "client finished in time", "it was stopped");
                 }
-                if (release_server_on != NULL)
-                    verdict(server_released, "a client printed the server's release line",
-                            server_released ? NULL : release_server_on);
             }
+            if (found && release_server_on != NULL)
+                verdict(server_released, "a client printed the server's release line",
+                        server_released ? NULL : release_server_on);
+            /* Every client has exited: ask the server to stop. */
+            if (found && stop_server)
+                send_line(server, "stop\n");
         }
         /* The clients are done: a server still waiting on stdin for its
            release line would wait until the deadline. End of file ends the
