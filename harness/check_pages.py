@@ -25,7 +25,8 @@ import sys
 import tempfile
 import urllib.parse
 
-APPENDICES = ["errata", "pitfalls", "error_codes", "tests", "wsasocket", "glossary"]
+APPENDICES = ["errata", "pitfalls", "error_codes", "tests", "wsasocket", "glossary",
+              "bench_results"]
 # Flags that work as root in this kind of sandbox, and never touch the network.
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
