@@ -109,7 +109,6 @@ struct connection {
     int half_close;              /* shut down the sending side after `size` */
     int failed, send_failed;
     int echo_started;            /* midmessage: the first byte came back */
-    int ended_by_reset;          /* midmessage: the server reset it */
     HANDLE first_echo;           /* midmessage: set after echo_started, or at the reader's end */
     HANDLE threads[2];           /* the receiving (or only) thread, the sending thread */
 };
@@ -524,10 +523,8 @@ static DWORD WINAPI midmessage_thread(LPVOID argument)
         int n = recv(c->s, data, (int)sizeof data, 0);
         if (n == SOCKET_ERROR) {
             int code = WSAGetLastError();
-            if (code == WSAECONNRESET && c->verified > 0) {
-                c->ended_by_reset = 1;
-                break;
-            }
+            if (code == WSAECONNRESET && c->verified > 0)
+                break; /* the server ended it with a reset: as good as an end */
             if (code == WSAETIMEDOUT)
                 report(c, "the server did not end the connection within %lu ms (%llu bytes "
                           "verified)",
@@ -945,8 +942,9 @@ int main(int argc, char **argv)
         snprintf(problem, sizeof problem, "unknown mode '%.60s'", args[2]);
         return ovs_usage_error(usage, problem);
     }
-    for (n_args = 0; n_args < 3 && args[3 + n_args] != NULL; n_args++)
-        ;
+    n_args = 0;
+    while (n_args < 3 && args[3 + n_args] != NULL)
+        n_args++;
     if (n_args != mode->n_args) {
         char problem[120];
         snprintf(problem, sizeof problem, "%s takes %s", mode->name,
