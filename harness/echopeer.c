@@ -643,8 +643,8 @@ static int run_threads(struct target *t, unsigned long n, unsigned long long siz
         connections[i].size = size;
         connections[i].half_close = half_close;
     }
-    /* The readers first, so no echo ever waits for its reader. */
     if (half_close) {
+        /* The readers first, so no echo ever waits for its reader. */
         if (start_threads(connections, n, RECEIVER, halfclose_thread) != 0 ||
             start_threads(connections, n, SENDER, sending_thread) != 0)
             status = OVS_EXIT_FAILURE;
@@ -685,15 +685,16 @@ static int stall_send(struct connection *c)
     while (c->sent < c->size) {
         size_t want = c->size - c->sent < CHUNK ? (size_t)(c->size - c->sent) : CHUNK;
         WSAPOLLFD entry;
-        int n, ready;
+        int n, ready, error;
         ovs_fill_pattern(data, want, c->sent + 7u * (unsigned long long)c->index);
         n = send(c->s, data, (int)want, 0);
         if (n != SOCKET_ERROR) {
             c->sent += (unsigned long long)n;
             continue;
         }
-        if (WSAGetLastError() != WSAEWOULDBLOCK) {
-            report_call(c, "send", WSAGetLastError(), c->sent);
+        error = WSAGetLastError();
+        if (error != WSAEWOULDBLOCK) {
+            report_call(c, "send", error, c->sent);
             return -1;
         }
         /* The buffers are full for now. Only when they stay full is the
