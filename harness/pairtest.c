@@ -27,6 +27,9 @@
  *   --client-out TEXT / --client-err TEXT   ... of every client's stdout/stderr
  *   --server-not TEXT / --client-not TEXT   no line of stdout or stderr has TEXT
  *   --server-count TEXT N               exactly N server stdout lines have TEXT
+ *   --any-client-out TEXT               at least one client's stdout has a
+ *                                       line with TEXT (for tests whose
+ *                                       clients are different programs)
  *   --exit, --out, --err, --not, --count  the same for a lone program
  * Every N is a whole decimal number (digits only): exit codes 0 to
  * 4294967295, counts 0 to 1000000000, the timeout 1 to 86400; anything else
@@ -47,6 +50,10 @@
  *                      server's stdin (a server that stops on a line, like
  *                      the echo servers from chapter 5 on, then prints its
  *                      summary and exits) and wait for it to exit
+ *   --stop-server-when TEXT  the same, but wait first (within the time
+ *                      limit) until the server prints a line with TEXT, for
+ *                      a test that needs the server to have seen every
+ *                      client leave before it stops
  *   --timeout SECONDS  for the whole run (default 30)
  *   --brief            print only the checks that failed (for the walk-through)
  *   --transcript FILE  also write what each program printed, as a reader would
@@ -84,7 +91,7 @@
 #define MAX_COUNT 1000000000ul
 #define MAX_ARGS 64
 
-enum check_kind { CHECK_OUT, CHECK_ERR, CHECK_NOT, CHECK_COUNT };
+enum check_kind { CHECK_OUT, CHECK_ERR, CHECK_NOT, CHECK_COUNT, CHECK_ANY_OUT };
 
 struct check {
     int on_server;
@@ -588,6 +595,21 @@ static void label_client(struct program *client, int number, int n_clients)
     }
 }
 
+/* Waits (until the deadline) for a line of the program's stdout with TEXT;
+   returns whether it came. */
+static int wait_for_line(struct program *p, const char *text, ULONGLONG deadline)
+{
+    HANDLE waits[2];
+    waits[0] = p->out.changed;
+    waits[1] = p->process.hProcess;
+    while (!stream_has(&p->out, text)) {
+        DWORD w = WaitForMultipleObjects(2, waits, FALSE, remaining_ms(deadline));
+        if (w != WAIT_OBJECT_0)
+            return stream_has(&p->out, text);
+    }
+    return 1;
+}
+
 /* Writes one line to a program's stdin (it must have been started with one). */
 static void send_line(struct program *p, const char *line)
 {
@@ -712,7 +734,7 @@ static void apply_checks(struct program *p, int on_server)
 
     for (i = 0; i < n_checks; i++) {
         const struct check *c = &checks[i];
-        if (c->on_server != on_server)
+        if (c->on_server != on_server || c->kind == CHECK_ANY_OUT)
             continue;
         if (c->kind == CHECK_OUT || c->kind == CHECK_ERR) {
             const char **cursor = c->kind == CHECK_OUT ? &out_cursor : &err_cursor;
@@ -956,6 +978,7 @@ int main(int argc, char **argv)
     const char *transcript = NULL, *timeline_file = NULL, *release_on = NULL,
                *release_server_on = NULL;
     int server_released = 0, parallel = 0, stop_server = 0;
+    const char *stop_when = NULL;
     char host[128] = "", port[16] = "", refused_port[16] = "0";
     ULONGLONG deadline;
     SOCKET refusing = INVALID_SOCKET;
@@ -983,6 +1006,12 @@ int main(int argc, char **argv)
             stop_server = 1;
             continue;
         }
+        if (strcmp(opt, "--stop-server-when") == 0 && value != NULL) {
+            stop_server = 1;
+            stop_when = value;
+            i++;
+            continue;
+        }
         if (value == NULL)
             return usage("an option needs a value");
         i++;
@@ -1002,7 +1031,9 @@ int main(int argc, char **argv)
             if (parse_whole_number(value, 0, 0xFFFFFFFFul,
                                    server_side ? &server_exit : &client_exit) != 0)
                 return bad_number(opt, 0, 0xFFFFFFFFul);
-        } else if (strcmp(tail, "out") == 0)
+        } else if (strcmp(opt, "--any-client-out") == 0)
+            add_check(0, CHECK_ANY_OUT, value, 0);
+        else if (strcmp(tail, "out") == 0)
             add_check(server_side, CHECK_OUT, value, 0);
         else if (strcmp(tail, "err") == 0)
             add_check(server_side, CHECK_ERR, value, 0);
@@ -1108,9 +1139,15 @@ int main(int argc, char **argv)
             if (found && release_server_on != NULL)
                 verdict(server_released, "a client printed the server's release line",
                         server_released ? NULL : release_server_on);
-            /* Every client has exited: ask the server to stop. */
-            if (found && stop_server)
+            /* Every client has exited: ask the server to stop (once it has
+               printed stop_when, if given). */
+            if (found && stop_server) {
+                if (stop_when != NULL) {
+                    int seen = wait_for_line(server, stop_when, deadline);
+                    verdict(seen, "server printed the line to stop on", seen ? NULL : stop_when);
+                }
                 send_line(server, "stop\n");
+            }
         }
         /* The clients are done: a server still waiting on stdin for its
            release line would wait until the deadline. End of file ends the
@@ -1174,6 +1211,17 @@ int main(int argc, char **argv)
     } else if (programs[0].started) {
         check_exit(&programs[0], client_exit);
         apply_checks(&programs[0], 0);
+    }
+    /* Checks on all the clients together. */
+    for (i = 0; i < n_checks; i++) {
+        char what[512];
+        int k, found = 0;
+        if (checks[i].kind != CHECK_ANY_OUT)
+            continue;
+        for (k = server_mode ? 1 : 0; k < n_programs && !found; k++)
+            found = programs[k].started && stream_has(&programs[k].out, checks[i].text);
+        snprintf(what, sizeof what, "a client's stdout has a line with \"%s\"", checks[i].text);
+        verdict(found, what, found ? NULL : "no client printed it");
     }
     for (i = 1; server_mode && i < n_programs; i++)
         if (!programs[i].started) {

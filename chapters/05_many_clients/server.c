@@ -102,7 +102,18 @@ static void close_connection(struct connection *c, const char *why)
     c->closed = 1;
     closesocket(c->s);
     if (!c->server->quiet)
-        printf("connection %lu closed: %llu bytes echoed (%s)\n", c->id, c->echoed, why);
+        printf("connection %lu closed: %llu bytes echoed (%s), %lu open\n", c->id, c->echoed, why,
+               c->server->alive - 1);
+}
+
+/* A failure that ends one connection: reported like every failure (call,
+   code, text), then that connection alone is closed. */
+static void fail_connection(struct connection *c, const char *call, int error)
+{
+    char why[64];
+    ovs_report_error(call, error);
+    snprintf(why, sizeof why, "%s failed: %d", call, error);
+    close_connection(c, why);
 }
 
 // [release]
@@ -140,8 +151,7 @@ static int post_receive(struct connection *c, int index)
     if (WSARecv(c->s, &buffer, 1, NULL, &flags, &c->recv_ov, receive_completed) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
         /* It never started, so no routine will run for it. */
-        ovs_report_wsa_error("WSARecv");
-        close_connection(c, "WSARecv failed at once");
+        fail_connection(c, "WSARecv", WSAGetLastError());
         return -1;
     }
     c->recv_buffer = index;
@@ -160,8 +170,7 @@ static int post_send(struct connection *c)
     c->send_ov.hEvent = (WSAEVENT)c;
     if (WSASend(c->s, &buffer, 1, NULL, 0, &c->send_ov, send_completed) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
-        ovs_report_wsa_error("WSASend");
-        close_connection(c, "WSASend failed at once");
+        fail_connection(c, "WSASend", WSAGetLastError());
         return -1;
     }
     c->send_outstanding = 1;
@@ -205,9 +214,7 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
     if (c->closed) {
         /* Aborted by our own close: nothing more to do than let go. */
     } else if (error != 0) {
-        char why[64];
-        snprintf(why, sizeof why, "receive failed with %lu", (unsigned long)error);
-        close_connection(c, why);
+        fail_connection(c, "WSARecv (its routine)", (int)error);
     } else if (bytes == 0) {
         c->end_of_stream = 1;
         if (!c->send_outstanding && c->waiting == 0)
@@ -237,9 +244,7 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
     if (c->closed) {
         /* Aborted by our own close. */
     } else if (error != 0) {
-        char why[64];
-        snprintf(why, sizeof why, "send failed with %lu", (unsigned long)error);
-        close_connection(c, why);
+        fail_connection(c, "WSASend (its routine)", (int)error);
     } else if (bytes == 0 || bytes > c->send_length - c->send_done) {
         /* A completed overlapped send took all it was given; anything else
            cannot be right (a defensive check). */
