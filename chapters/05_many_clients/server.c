@@ -197,6 +197,26 @@ static void finish(struct connection *c)
     close_connection(c, "end of stream, everything echoed");
 }
 
+/* --trace: a line for every routine run, to watch connections take turns. */
+static void trace_receive(const struct connection *c, DWORD bytes, DWORD error)
+{
+    if (!c->server->trace)
+        return;
+    printf("connection %lu: receive routine: %lu bytes, error %lu%s\n", c->id,
+           (unsigned long)bytes, (unsigned long)error,
+           c->closed || error != 0 ? ""
+           : bytes == 0            ? " (end of stream)"
+           : c->send_outstanding   ? " (held: the other buffer is still being sent)"
+                                   : " (echoing them)");
+}
+
+static void trace_send(const struct connection *c, DWORD bytes, DWORD error)
+{
+    if (c->server->trace)
+        printf("connection %lu: send routine: %lu bytes went, error %lu\n", c->id,
+               (unsigned long)bytes, (unsigned long)error);
+}
+
 // [receive_completed]
 static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
                                        DWORD flags)
@@ -204,13 +224,7 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
     struct connection *c = (struct connection *)overlapped->hEvent;
     (void)flags;
     c->recv_outstanding = 0;
-    if (c->server->trace)
-        printf("connection %lu: receive routine: %lu bytes, error %lu%s\n", c->id,
-               (unsigned long)bytes, (unsigned long)error,
-               c->closed || error != 0 ? ""
-               : bytes == 0            ? " (end of stream)"
-               : c->send_outstanding   ? " (held: the other buffer is still being sent)"
-                                       : " (echoing them)");
+    trace_receive(c, bytes, error);
     if (c->closed) {
         /* Aborted by our own close: nothing more to do than let go. */
     } else if (error != 0) {
@@ -238,9 +252,7 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
     struct connection *c = (struct connection *)overlapped->hEvent;
     (void)flags;
     c->send_outstanding = 0;
-    if (c->server->trace)
-        printf("connection %lu: send routine: %lu bytes went, error %lu\n", c->id,
-               (unsigned long)bytes, (unsigned long)error);
+    trace_send(c, bytes, error);
     if (c->closed) {
         /* Aborted by our own close. */
     } else if (error != 0) {
@@ -504,7 +516,7 @@ int main(int argc, char **argv)
             accept_all(&sv, 0);
         }
     }
-    // [main_loop]    // [main_loop]
+    // [main_loop]
 
     if (stop(&sv) != 0) {
         /* Operations still own their buffers: free nothing, and skip
