@@ -362,6 +362,18 @@ static struct connection *new_connections(unsigned long n)
     return connections;
 }
 
+/* n new connections, all connected (indexes 0..n-1); NULL after reporting
+   when memory or a connection failed (nothing is left open then). */
+static struct connection *connect_new(struct target *t, unsigned long n)
+{
+    struct connection *connections = new_connections(n);
+    if (connections != NULL && open_all(t, connections, n, 0) != 0) {
+        free(connections);
+        connections = NULL;
+    }
+    return connections;
+}
+
 /* Starts `routine` for each of n connections, in thread slot `slot`.
    Returns 0, or -1 after reporting (the threads started run on: join them). */
 static int start_threads(struct connection *connections, unsigned long n, int slot,
@@ -562,17 +574,13 @@ static DWORD WINAPI midmessage_thread(LPVOID argument)
 
 static int run_reset(struct target *t, unsigned long n)
 {
-    struct connection *connections = new_connections(n);
+    struct connection *connections = connect_new(t, n);
     unsigned long i;
     int status = OVS_EXIT_OK;
-    if (connections == NULL)
-        return OVS_EXIT_FAILURE;
     /* All of them first, so the server holds n connections when the resets
        come, one right after the other. */
-    if (open_all(t, connections, n, 0) != 0) {
-        free(connections);
+    if (connections == NULL)
         return OVS_EXIT_FAILURE;
-    }
     for (i = 0; i < n; i++)
         if (reset_connection(&connections[i]) != 0)
             status = OVS_EXIT_FAILURE;
@@ -584,14 +592,10 @@ static int run_reset(struct target *t, unsigned long n)
 
 static int run_silent(struct target *t, unsigned long n)
 {
-    struct connection *connections = new_connections(n);
+    struct connection *connections = connect_new(t, n);
     int status = OVS_EXIT_OK;
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
-    if (open_all(t, connections, n, 0) != 0) {
-        free(connections);
-        return OVS_EXIT_FAILURE;
-    }
     if (close_all(connections, n) != 0)
         status = OVS_EXIT_FAILURE;
     else
@@ -602,15 +606,11 @@ static int run_silent(struct target *t, unsigned long n)
 
 static int run_send_reset(struct target *t, unsigned long n, unsigned long long size)
 {
-    struct connection *connections = new_connections(n);
+    struct connection *connections = connect_new(t, n);
     unsigned long i;
     int status = OVS_EXIT_OK;
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
-    if (open_all(t, connections, n, 0) != 0) {
-        free(connections);
-        return OVS_EXIT_FAILURE;
-    }
     for (i = 0; i < n; i++) {
         /* Reset straight after the send, without reading: the server is
            then echoing into a connection that no longer exists. After a
@@ -630,15 +630,11 @@ static int run_send_reset(struct target *t, unsigned long n, unsigned long long 
 /* halfclose and slow: n connections at once, one or two threads each. */
 static int run_threads(struct target *t, unsigned long n, unsigned long long size, int half_close)
 {
-    struct connection *connections = new_connections(n);
+    struct connection *connections = connect_new(t, n);
     unsigned long i;
     int status = OVS_EXIT_OK;
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
-    if (open_all(t, connections, n, 0) != 0) {
-        free(connections);
-        return OVS_EXIT_FAILURE;
-    }
     for (i = 0; i < n; i++) {
         connections[i].size = size;
         connections[i].half_close = half_close;
@@ -815,17 +811,13 @@ static int run_backlog_reset(struct target *t)
 
 static int run_midmessage(struct target *t, unsigned long n, unsigned long long size)
 {
-    struct connection *connections = new_connections(n);
+    struct connection *connections = connect_new(t, n);
     DWORD end_timeout = END_TIMEOUT_MS;
     ULONGLONG deadline;
     unsigned long i;
     int status = OVS_EXIT_OK;
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
-    if (open_all(t, connections, n, 0) != 0) {
-        free(connections);
-        return OVS_EXIT_FAILURE;
-    }
     for (i = 0; i < n; i++) {
         struct connection *c = &connections[i];
         c->size = size;
