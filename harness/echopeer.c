@@ -574,11 +574,11 @@ static DWORD WINAPI midmessage_thread(LPVOID argument)
 
 static int run_reset(struct target *t, unsigned long n)
 {
+    /* All of them first, so the server holds n connections when the resets
+       come, one right after the other. */
     struct connection *connections = connect_new(t, n);
     unsigned long i;
     int status = OVS_EXIT_OK;
-    /* All of them first, so the server holds n connections when the resets
-       come, one right after the other. */
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
     for (i = 0; i < n; i++)
