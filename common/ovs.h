@@ -111,6 +111,32 @@ int ovs_usage_error(const char *usage, const char *problem);
 unsigned long ovs_count_handles(void);
 /** @} */
 
+/** \name Stopping a server
+ *  @{ */
+
+/**
+ * \brief Starts listening for a stop request: Ctrl+C or Ctrl+Break (a console
+ *        handler, which Windows runs on a thread of its own) or a line on
+ *        standard input (read by a thread of ours; an end of input is not a
+ *        request). Call it once.
+ * \return A manual-reset event that is set when a stop is requested, or NULL
+ *         after reporting the failed call.
+ */
+HANDLE ovs_stop_request_start(void);
+
+/**
+ * \brief Ends what ovs_stop_request_start() started and closes its event.
+ *
+ * After Ctrl+C the stdin reader may still wait for input: its read is then
+ * cancelled (CancelSynchronousIo; under Wine 8 that fails for a pipe,
+ * measured), and if it still waits, it is left to the end of the process.
+ * \return 1 when everything it started has ended, so a handle count taken
+ *         now can be compared with one taken before ovs_stop_request_start();
+ *         0 when the stdin reader still waits for input.
+ */
+int ovs_stop_request_end(void);
+/** @} */
+
 /** \name Command-line parsing
  *  @{ */
 

@@ -81,12 +81,6 @@ struct server {
     int at_limit, stopping, quiet, trace;
 };
 
-/* Set from another thread (the console's Ctrl+C handler, the stdin reader):
-   the event is the only thing those threads touch, with the reader's note
-   that it is the one that set it (written before the event is set). */
-static HANDLE stop_event;
-static volatile LONG stopped_by_stdin;
-
 static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
                                        DWORD flags);
 static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
@@ -364,31 +358,6 @@ static void accept_all(struct server *sv, int signalled)
 }
 // [accept_all]
 
-/* Ctrl+C and Ctrl+Break run this on a thread of their own: it only sets
-   the stop event, which the main thread is waiting on. */
-static BOOL WINAPI on_console_signal(DWORD signal)
-{
-    if (signal == CTRL_C_EVENT || signal == CTRL_BREAK_EVENT) {
-        SetEvent(stop_event);
-        return TRUE;
-    }
-    return FALSE;
-}
-
-/* A line on standard input also stops the server (the tests use it). An
-   end of input, as from NUL, does not. */
-static DWORD WINAPI read_stdin(LPVOID unused)
-{
-    char line[64];
-    DWORD n;
-    (void)unused;
-    if (ReadFile(GetStdHandle(STD_INPUT_HANDLE), line, sizeof line, &n, NULL) && n > 0) {
-        InterlockedExchange(&stopped_by_stdin, 1);
-        SetEvent(stop_event);
-    }
-    return 0;
-}
-
 // [stop]
 /* Stops accepting, closes every connection, and waits (alertably, so the
    aborted operations' routines can run) until every context is freed. */
@@ -428,7 +397,7 @@ int main(int argc, char **argv)
         {"--fail-alloc", OVS_OPTION_NUMBER, &fail_alloc, 1, 1000000},
     };
     struct server sv;
-    HANDLE stdin_thread = NULL, events[2];
+    HANDLE stop_event, events[2];
     unsigned long handles_at_start, handles_at_end;
     int rc, status = OVS_EXIT_OK, reader_ended = 1;
 
@@ -447,12 +416,13 @@ int main(int argc, char **argv)
         return rc;
 
     // [set_up]
-    /* Two events: "stop" (manual-reset, set by another thread) and the
-       listener's FD_ACCEPT. WSAEventSelect also makes the listener
-       non-blocking, so accept never waits. */
-    stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    /* Counted before anything below exists, and again after it is all gone. */
+    handles_at_start = ovs_count_handles();
+    /* Two events: "stop" (Ctrl+C, Ctrl+Break or a line on stdin: see
+       common/ovs_stop.c) and the listener's FD_ACCEPT. WSAEventSelect also
+       makes the listener non-blocking, so accept never waits. */
+    stop_event = ovs_stop_request_start();
     if (stop_event == NULL) {
-        ovs_report_error("CreateEvent", (int)GetLastError());
         status = OVS_EXIT_FAILURE;
     } else if ((sv.accept_event = WSACreateEvent()) == WSA_INVALID_EVENT) {
         ovs_report_wsa_error("WSACreateEvent");
@@ -462,18 +432,6 @@ int main(int argc, char **argv)
         status = OVS_EXIT_FAILURE;
     }
     // [set_up]
-    if (status == OVS_EXIT_OK && !SetConsoleCtrlHandler(on_console_signal, TRUE)) {
-        ovs_report_error("SetConsoleCtrlHandler", (int)GetLastError());
-        status = OVS_EXIT_FAILURE;
-    }
-    /* Counted before the stdin reader exists, and again after it is gone:
-       a running thread holds handles of its own. */
-    handles_at_start = ovs_count_handles();
-    if (status == OVS_EXIT_OK &&
-        (stdin_thread = CreateThread(NULL, 0, read_stdin, NULL, 0, NULL)) == NULL) {
-        ovs_report_error("CreateThread", (int)GetLastError());
-        status = OVS_EXIT_FAILURE;
-    }
     if (status == OVS_EXIT_OK) {
         printf("echoing on one thread; stop with Ctrl+C or a line on stdin\n");
         fflush(stdout);
@@ -526,20 +484,10 @@ int main(int argc, char **argv)
         return OVS_EXIT_FAILURE;
     }
     // [leak_check]
-    /* The stdin reader is ending if the stop came from stdin (or stdin had
-       nothing to read). After Ctrl+C it may still wait for input: ask for
-       its read to be cancelled (CancelSynchronousIo; under Wine 8 that fails
-       for a pipe, measured). */
-    if (stdin_thread != NULL) {
-        DWORD patience = 5000;
-        if (!InterlockedCompareExchange(&stopped_by_stdin, 0, 0) &&
-            WaitForSingleObject(stdin_thread, 0) != WAIT_OBJECT_0) {
-            CancelSynchronousIo(stdin_thread);
-            patience = 500;
-        }
-        reader_ended = WaitForSingleObject(stdin_thread, patience) == WAIT_OBJECT_0;
-        CloseHandle(stdin_thread);
-    }
+    if (sv.accept_event != WSA_INVALID_EVENT)
+        WSACloseEvent(sv.accept_event);
+    sv.accept_event = WSA_INVALID_EVENT;
+    reader_ended = stop_event == NULL || ovs_stop_request_end();
     handles_at_end = ovs_count_handles();
     printf("stopped: %lu connections served, %llu bytes echoed, %lu contexts alive, "
            "handles: %lu at start, %lu at end%s, %lu connections found without FD_ACCEPT\n",
@@ -553,10 +501,6 @@ int main(int argc, char **argv)
     }
     // [leak_check]
     fflush(stdout);
-    if (sv.accept_event != WSA_INVALID_EVENT)
-        WSACloseEvent(sv.accept_event);
-    if (stop_event != NULL)
-        CloseHandle(stop_event);
     closesocket(sv.listener);
     ovs_winsock_stop();
     return status;
