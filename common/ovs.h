@@ -434,6 +434,83 @@ int ovs_drain_cancelled(SOCKET *s, WSAOVERLAPPED *overlapped, DWORD cancel_error
                         DWORD timeout_ms, DWORD *bytes, int *error);
 /** @} */
 
+/** \name Echo load clients (chapter 5 on)
+ *  @{ */
+
+/**
+ * \brief Byte \p offset of connection \p connection's stream in the echo
+ *        tests: the ovs_fill_pattern() alphabet, shifted by 7 per connection,
+ *        so an echo from the wrong place or the wrong connection shows.
+ * \param connection  The connection's number, from 0.
+ * \param offset      The byte's position in that connection's stream.
+ * \return The byte.
+ */
+char ovs_stream_byte(unsigned long connection, unsigned long long offset);
+
+/**
+ * \brief Where that stretch of a connection's stream starts in \p pattern, a
+ *        buffer filled by ovs_fill_pattern(pattern, n + 36, 0): the n bytes
+ *        from there are the stream's bytes from \p offset on. One read-only
+ *        buffer serves every connection's sends.
+ * \param pattern     The shared pattern buffer.
+ * \param connection  The connection's number, from 0.
+ * \param offset      The stream position of the first byte wanted.
+ * \return A pointer into \p pattern.
+ */
+const char *ovs_stream_from(const char *pattern, unsigned long connection,
+                            unsigned long long offset);
+
+/**
+ * \brief Parses a comma-separated list of numbers (K and M allowed), such as
+ *        `5,4M`.
+ * \param text       The list.
+ * \param min        Smallest accepted value.
+ * \param max        Largest accepted value.
+ * \param values     Receives the numbers.
+ * \param max_count  Room in \p values.
+ * \param count      Receives how many were parsed.
+ * \return 0 on success, -1 when the list is empty, too long or has a bad item.
+ */
+int ovs_parse_number_list(const char *text, unsigned long long min, unsigned long long max,
+                          unsigned long long *values, size_t max_count, size_t *count);
+
+/**
+ * \brief Connects \p count overlapped sockets to one server: the first as
+ *        ovs_start_client() does (port check, Winsock start, name, the
+ *        `connected to` line), the others to the address the first reached.
+ * \param usage      The program's usage line.
+ * \param host       The server's name or address.
+ * \param port_text  The port as typed.
+ * \param sockets    Receives the \p count connected sockets.
+ * \param count      How many (at least 1).
+ * \return 0 when all are connected (call ovs_winsock_stop() at the end);
+ *         otherwise the exit code for main(), after everything was reported
+ *         and released.
+ */
+int ovs_connect_many(const char *usage, const char *host, const char *port_text, SOCKET *sockets,
+                     unsigned long count);
+
+/**
+ * \brief A clock for measuring rates: seconds from an arbitrary start
+ *        (QueryPerformanceCounter). Subtract two readings.
+ * \return The time in seconds.
+ */
+double ovs_seconds(void);
+
+/**
+ * \brief Prints the load clients' result line: `C connection(s) x M
+ *        message(s): R round trips, B bytes verified in T s (X round trips/s,
+ *        Y MB/s)`.
+ * \param connections  Connections used.
+ * \param messages     Messages per connection.
+ * \param round_trips  Messages whose echo was verified.
+ * \param bytes        Echoed bytes verified.
+ * \param seconds      How long it took.
+ */
+void ovs_print_load_result(unsigned long connections, unsigned long messages,
+                           unsigned long long round_trips, unsigned long long bytes, double seconds);
+/** @} */
+
 /** \name The message format
  *  @{ */
 

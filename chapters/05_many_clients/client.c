@@ -39,8 +39,6 @@ static const char usage[] =
 #define MAX_SIZES 16
 #define MAX_REPORTS 10 /* failures reported one by one; the rest are counted */
 
-static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-
 struct client;
 
 /* One connection: its two operations, each with its own WSAOVERLAPPED. */
@@ -60,7 +58,8 @@ struct connection {
 
 struct client {
     struct connection *connections;
-    unsigned long count, messages, n_sizes, finished, failures, reports;
+    unsigned long count, messages, finished, failures, reports;
+    size_t n_sizes;
     unsigned long long sizes[MAX_SIZES];
     unsigned long long round_trips, bytes_verified;
     const char *pattern; /* the alphabet repeated, long enough for any message */
@@ -98,7 +97,7 @@ static int post_send(struct connection *c)
 {
     WSABUF buffer;
     unsigned long long left = c->message_end - c->sent;
-    buffer.buf = (char *)c->client->pattern + (c->sent + 7u * c->index) % 36u;
+    buffer.buf = (char *)ovs_stream_from(c->client->pattern, c->index, c->sent);
     buffer.len = (ULONG)left;
     memset(&c->send_ov, 0, sizeof c->send_ov);
     c->send_ov.hEvent = (WSAEVENT)c;
@@ -205,8 +204,8 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
     }
     /* Every byte checked against what was sent at that offset. */
     for (i = 0; i < bytes; i++) {
-        char expected = alphabet[(c->verified + i + 7u * c->index) % 36u];
-        if (c->verified + i >= c->message_end || c->buffer[i] != expected) {
+        if (c->verified + i >= c->message_end ||
+            c->buffer[i] != ovs_stream_byte(c->index, c->verified + i)) {
             char what[128];
             snprintf(what, sizeof what, "echoed byte %llu is wrong (or was never sent)",
                      c->verified + i);
@@ -234,35 +233,6 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
 }
 // [receive_completed]
 
-static int parse_sizes(const char *text, struct client *cl)
-{
-    char item[32];
-    const char *p = text;
-    cl->n_sizes = 0;
-    while (*p != '\0') {
-        size_t n = strcspn(p, ",");
-        if (n == 0 || n >= sizeof item || cl->n_sizes == MAX_SIZES)
-            return -1;
-        memcpy(item, p, n);
-        item[n] = '\0';
-        if (ovs_parse_number(item, 1, OVS_MAX_MESSAGE, &cl->sizes[cl->n_sizes]) != 0)
-            return -1;
-        cl->n_sizes++;
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    return cl->n_sizes > 0 ? 0 : -1;
-}
-
-static double seconds_since(LARGE_INTEGER start)
-{
-    LARGE_INTEGER now, frequency;
-    QueryPerformanceCounter(&now);
-    QueryPerformanceFrequency(&frequency);
-    return (double)(now.QuadPart - start.QuadPart) / (double)frequency.QuadPart;
-}
-
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, NULL};
@@ -279,13 +249,11 @@ int main(int argc, char **argv)
         {"--quiet", OVS_OPTION_FLAG, &quiet, 0, 0},
     };
     struct client cl;
-    struct addrinfo *addresses = NULL;
     unsigned long long largest = 0;
     unsigned long i, last_progress;
     char *pattern = NULL;
-    LARGE_INTEGER started;
-    double elapsed;
-    SOCKET first;
+    SOCKET *sockets;
+    double started, elapsed;
     int rc, status = OVS_EXIT_FAILURE;
 
     rc = ovs_parse_args(argc, argv, usage, options, sizeof options / sizeof options[0], args, 2, 2);
@@ -298,7 +266,8 @@ int main(int argc, char **argv)
     cl.quiet = quiet;
     cl.sizes[0] = size;
     cl.n_sizes = 1;
-    if (sizes_text != NULL && parse_sizes(sizes_text, &cl) != 0)
+    if (sizes_text != NULL &&
+        ovs_parse_number_list(sizes_text, 1, OVS_MAX_MESSAGE, cl.sizes, MAX_SIZES, &cl.n_sizes) != 0)
         return ovs_usage_error(usage, "--sizes needs sizes from 1 to 256M, separated by commas");
     for (i = 0; i < cl.n_sizes; i++)
         if (cl.sizes[i] > largest)
@@ -308,60 +277,35 @@ int main(int argc, char **argv)
     /* Every connection is made before any I/O is posted. connect blocks,
        and a blocking Winsock call waits alertably: with routines pending,
        one could run inside it. Here none can, because none is pending yet. */
-    rc = ovs_start_client(usage, args[0], args[1], ovs_overlapped_socket, &first);
-    if (rc != 0)
-        return rc;
     cl.connections = (struct connection *)calloc(cl.count, sizeof *cl.connections);
+    sockets = (SOCKET *)calloc(cl.count, sizeof *sockets);
     pattern = (char *)malloc((size_t)largest + 36u);
-    if (cl.connections == NULL || pattern == NULL) {
+    if (cl.connections == NULL || sockets == NULL || pattern == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
-        closesocket(first);
         free(cl.connections);
+        free(sockets);
         free(pattern);
-        ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }
+    rc = ovs_connect_many(usage, args[0], args[1], sockets, cl.count);
+    if (rc != 0) {
+        free(cl.connections);
+        free(sockets);
+        free(pattern);
+        return rc;
+    }
+    for (i = 0; i < cl.count; i++)
+        cl.connections[i].s = sockets[i];
+    free(sockets);
     ovs_fill_pattern(pattern, (size_t)largest + 36u, 0);
     cl.pattern = pattern;
-    cl.connections[0].s = first;
-    if (cl.count > 1 && ovs_resolve(args[0], 0, 0, &addresses) == 0) {
-        /* The port is the one the first connection used. */
-        struct sockaddr_storage peer;
-        int peer_length = (int)sizeof peer;
-        struct addrinfo one;
-        if (getpeername(first, (struct sockaddr *)&peer, &peer_length) == 0) {
-            one = *addresses;
-            one.ai_addr = (struct sockaddr *)&peer;
-            one.ai_addrlen = (size_t)peer_length;
-            one.ai_family = peer.ss_family;
-            one.ai_next = NULL;
-            for (i = 1; i < cl.count; i++) {
-                cl.connections[i].s = ovs_connect(&one, ovs_overlapped_socket);
-                if (cl.connections[i].s == INVALID_SOCKET)
-                    break;
-            }
-        }
-        freeaddrinfo(addresses);
-    }
-    for (i = 1; i < cl.count && cl.connections[i].s != INVALID_SOCKET && cl.connections[i].s != 0;
-         i++)
-        ;
-    if (i < cl.count) {
-        fprintf(stderr, "only %lu of %lu connections could be made\n", i, cl.count);
-        while (i-- > 0)
-            closesocket(cl.connections[i].s);
-        free(cl.connections);
-        free(pattern);
-        ovs_winsock_stop();
-        return OVS_EXIT_FAILURE;
-    }
     if (!quiet)
         printf("%lu connection(s) made; each sends %lu message(s)\n", cl.count, cl.messages);
     fflush(stdout);
     // [connect_all]
 
     // [run]
-    QueryPerformanceCounter(&started);
+    started = ovs_seconds();
     for (i = 0; i < cl.count; i++) {
         struct connection *c = &cl.connections[i];
         c->client = &cl;
@@ -384,7 +328,7 @@ int main(int argc, char **argv)
             fail(&cl.connections[i], "stuck");
         break;
     }
-    elapsed = seconds_since(started);
+    elapsed = ovs_seconds() - started;
     // [run]
 
     /* Nothing may be freed while a routine is still due (closing the
@@ -398,11 +342,7 @@ int main(int argc, char **argv)
             break;
     }
 
-    printf("%lu connection(s) x %lu message(s): %llu round trips, %llu bytes verified in "
-           "%.3f s (%.0f round trips/s, %.1f MB/s)\n",
-           cl.count, cl.messages, cl.round_trips, cl.bytes_verified, elapsed,
-           elapsed > 0 ? (double)cl.round_trips / elapsed : 0.0,
-           elapsed > 0 ? (double)cl.bytes_verified / elapsed / 1e6 : 0.0);
+    ovs_print_load_result(cl.count, cl.messages, cl.round_trips, cl.bytes_verified, elapsed);
     if (cl.failures == 0 && cl.round_trips == (unsigned long long)cl.count * cl.messages) {
         printf("all %llu round trips verified%s\n", cl.round_trips,
                half_close ? ", then the end of stream on every connection" : "");

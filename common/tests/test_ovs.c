@@ -292,6 +292,28 @@ static void test_handle_count(void)
           "handle count: one more with an event open, back after closing it");
 }
 
+static void test_load_helpers(void)
+{
+    char pattern[100];
+    unsigned long long sizes[4];
+    size_t n = 0;
+    ovs_fill_pattern(pattern, sizeof pattern, 0);
+    check(ovs_stream_byte(0, 0) == '0' && ovs_stream_byte(0, 35) == 'z' &&
+              ovs_stream_byte(1, 0) == '7' && ovs_stream_byte(2, 30) == '8',
+          "stream byte: the alphabet, shifted by 7 per connection");
+    check(*ovs_stream_from(pattern, 3, 40) == ovs_stream_byte(3, 40) &&
+              ovs_stream_from(pattern, 3, 40)[10] == ovs_stream_byte(3, 50),
+          "stream from: the shared pattern, at the right place");
+    check(ovs_parse_number_list("5,4M", 1, OVS_MAX_MESSAGE, sizes, 4, &n) == 0 && n == 2 &&
+              sizes[0] == 5 && sizes[1] == 4u * 1024u * 1024u,
+          "number list: 5,4M");
+    check(ovs_parse_number_list("5,,6", 1, 100, sizes, 4, &n) != 0 &&
+              ovs_parse_number_list("", 1, 100, sizes, 4, &n) != 0 &&
+              ovs_parse_number_list("1,2,3,4,5", 1, 100, sizes, 4, &n) != 0 &&
+              ovs_parse_number_list("0", 1, 100, sizes, 4, &n) != 0,
+          "number list: empty items, an empty list, too many, out of range refused");
+}
+
 static void test_errors(void)
 {
     char text[512];
@@ -316,6 +338,7 @@ int main(void)
     test_resolve_failures();
     test_drain_cancelled();
     test_handle_count();
+    test_load_helpers();
     ovs_winsock_stop();
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed == 0 ? 0 : 1;
