@@ -19,6 +19,8 @@
  *                    (default 64K; from 16K to 1M)
  *   --quiet          no line per connection (for the benchmark)
  *   --trace          a line for every completion packet, with its thread
+ *   --high-contexts  for the tests: put every connection above 4 GiB, where
+ *                    a completion key cut to 32 bits points nowhere
  * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input. It closes
  * the listener and every connection, waits until every operation has
  * completed, stops the workers with one packet each, and prints a summary.
@@ -30,7 +32,7 @@
 #include <string.h>
 
 static const char usage[] = "usage: ch06_server [--threads N] [--max-clients N] [--buffer N] "
-                            "[--quiet] [--trace] <port> [address]";
+                            "[--quiet] [--trace] [--high-contexts] <port> [address]";
 
 /* How long the stop waits for the last operations, and for the workers. */
 #define STOP_TIMEOUT_MS 10000u
@@ -79,18 +81,59 @@ struct server {
     HANDLE stop_event, all_gone; /* all_gone: set when the last context is freed */
     CRITICAL_SECTION lock;       /* the list and the counters below */
     struct connection *first;
-    unsigned long alive, served, next_id, max_clients;
+    unsigned long alive, open, served, next_id, max_clients;
     unsigned long long echoed;
     DWORD buffer_size;
-    int stopping, quiet, trace;
+    int stopping, quiet, trace, high_contexts, at_limit;
 };
 
 static void release(struct connection *c);
 
 static void report_close(struct connection *c, const char *why)
 {
-    if (!c->server->quiet)
-        printf("connection %lu closed: %llu bytes echoed (%s)\n", c->id, c->echoed, why);
+    struct server *sv = c->server;
+    unsigned long open;
+    EnterCriticalSection(&sv->lock);
+    open = --sv->open;
+    LeaveCriticalSection(&sv->lock);
+    if (!sv->quiet) {
+        printf("connection %lu closed: %llu bytes echoed (%s), %lu open\n", c->id, c->echoed, why,
+               open);
+        fflush(stdout);
+    }
+}
+
+/* A connection and its two buffers, in one block. With --high-contexts the
+   block comes from the top of the address space (VirtualAlloc, MEM_TOP_DOWN),
+   above 4 GiB in a 64-bit process: a key truncated to a DWORD would then
+   point nowhere (the malloc heap sits lower, where truncation can go
+   unnoticed). */
+static struct connection *new_connection(struct server *sv)
+{
+    size_t size = sizeof(struct connection) + 2 * (size_t)sv->buffer_size;
+    struct connection *c;
+    if (sv->high_contexts)
+        c = (struct connection *)VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+                                              PAGE_READWRITE);
+    else
+        c = (struct connection *)calloc(1, size);
+    if (c == NULL)
+        return NULL;
+    c->buffer[0] = (char *)(c + 1);
+    c->buffer[1] = c->buffer[0] + sv->buffer_size;
+    return c;
+}
+
+static void free_connection(struct connection *c)
+{
+    int high = c->server->high_contexts;
+    /* Poisoned first: a packet that still used it would find garbage (and
+       crash) instead of quietly reading the old values. */
+    memset(c, 0xDD, sizeof *c);
+    if (high)
+        VirtualFree(c, 0, MEM_RELEASE);
+    else
+        free(c);
 }
 
 // [close]
@@ -185,15 +228,9 @@ static int completed(struct connection *c, struct operation *op, DWORD bytes, DW
 {
     if (c->closed)
         return 0; /* aborted by our own close: nothing to do */
-    if (error != 0) {
-        /* GetLastError gave the system's code (64 for a reset);
-           WSAGetOverlappedResult gives the Winsock one (10054). */
-        DWORD ignored_bytes, ignored_flags;
-        if (!WSAGetOverlappedResult(c->s, &op->overlapped, &ignored_bytes, FALSE, &ignored_flags))
-            error = (DWORD)WSAGetLastError();
+    if (error != 0)
         return fail_connection(c, op->kind == OP_RECEIVE ? "WSARecv (its packet)"
                                                          : "WSASend (its packet)", (int)error);
-    }
     if (op->kind == OP_RECEIVE) {
         if (bytes == 0) {
             c->end_of_stream = 1;
@@ -239,8 +276,7 @@ static void release(struct connection *c)
         SetEvent(sv->all_gone);
     LeaveCriticalSection(&sv->lock);
     DeleteCriticalSection(&c->lock);
-    free(c->buffer[0]);
-    free(c);
+    free_connection(c);
 }
 // [release]
 
@@ -278,6 +314,13 @@ static DWORD WINAPI worker(LPVOID arg)
         c = (struct connection *)key;
         op = CONTAINING_RECORD(overlapped, struct operation, overlapped);
         EnterCriticalSection(&c->lock);
+        if (!ok && !c->closed) {
+            /* GetLastError gave the system's code (64 for a reset);
+               WSAGetOverlappedResult gives the Winsock one (10054). */
+            DWORD ignored_bytes, ignored_flags;
+            if (!WSAGetOverlappedResult(c->s, overlapped, &ignored_bytes, FALSE, &ignored_flags))
+                error = (DWORD)WSAGetLastError();
+        }
         if (sv->trace)
             printf("thread %lu: connection %lu: %s packet: %lu bytes, error %lu\n",
                    (unsigned long)GetCurrentThreadId(), c->id,
@@ -298,19 +341,14 @@ static DWORD WINAPI worker(LPVOID arg)
 static void start_connection(struct server *sv, SOCKET s, const struct sockaddr *peer)
 {
     char text[OVS_ADDRESS_TEXT_MAX];
-    struct connection *c = (struct connection *)calloc(1, sizeof *c);
+    struct connection *c = new_connection(sv);
     int drop_owner;
 
-    if (c != NULL && (c->buffer[0] = (char *)malloc(2 * (size_t)sv->buffer_size)) == NULL) {
-        free(c);
-        c = NULL;
-    }
     if (c == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         closesocket(s);
         return;
     }
-    c->buffer[1] = c->buffer[0] + sv->buffer_size;
     c->receive.kind = OP_RECEIVE;
     c->send.kind = OP_SEND;
     c->references = 1; /* the owner's */
@@ -323,8 +361,7 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
     if (CreateIoCompletionPort((HANDLE)s, sv->port, (ULONG_PTR)c, 0) == NULL) {
         ovs_report_error("CreateIoCompletionPort", (int)GetLastError());
         DeleteCriticalSection(&c->lock);
-        free(c->buffer[0]);
-        free(c);
+        free_connection(c);
         closesocket(s);
         return;
     }
@@ -336,11 +373,13 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
         sv->first->prev = c;
     sv->first = c;
     sv->alive++;
+    sv->open++;
     sv->served++;
     LeaveCriticalSection(&sv->lock);
     if (!sv->quiet) {
         ovs_format_address(peer, text, sizeof text);
-        printf("connection %lu from %s\n", c->id, text);
+        printf("connection %lu from %s%s\n", c->id, text,
+               (ULONG_PTR)c > 0xFFFFFFFFu ? " (context above 4 GiB)" : "");
         fflush(stdout);
     }
     EnterCriticalSection(&c->lock);
@@ -367,6 +406,12 @@ static void accept_until_stopped(struct server *sv)
         EnterCriticalSection(&sv->lock);
         rc = sv->alive >= sv->max_clients; /* at the limit: leave them in the backlog */
         LeaveCriticalSection(&sv->lock);
+        if (rc && !sv->at_limit) {
+            printf("at the limit of %lu connections: new ones wait in the backlog\n",
+                   sv->max_clients);
+            fflush(stdout);
+        }
+        sv->at_limit = rc;
         if (rc) {
             WaitForSingleObject(sv->stop_event, ACCEPT_POLL_MS);
             continue;
@@ -459,13 +504,14 @@ int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
     static unsigned long long threads = 0, max_clients = 1000, buffer_size = 64 * 1024;
-    static int quiet = 0, trace = 0; /* static: see chapter 1's client */
+    static int quiet = 0, trace = 0, high_contexts = 0; /* static: see chapter 1's client */
     const struct ovs_option options[] = {
         {"--threads", OVS_OPTION_NUMBER, &threads, 1, MAX_THREADS},
         {"--max-clients", OVS_OPTION_NUMBER, &max_clients, 1, 100000},
         {"--buffer", OVS_OPTION_NUMBER, &buffer_size, 16 * 1024, 1024 * 1024},
         {"--quiet", OVS_OPTION_FLAG, &quiet, 0, 0},
         {"--trace", OVS_OPTION_FLAG, &trace, 0, 0},
+        {"--high-contexts", OVS_OPTION_FLAG, &high_contexts, 0, 0},
     };
     struct server sv;
     HANDLE workers[MAX_THREADS];
@@ -483,6 +529,7 @@ int main(int argc, char **argv)
     sv.buffer_size = (DWORD)buffer_size;
     sv.quiet = quiet;
     sv.trace = trace;
+    sv.high_contexts = high_contexts;
     GetSystemInfo(&system);
     if (threads == 0)
         threads = system.dwNumberOfProcessors < MAX_THREADS ? system.dwNumberOfProcessors
