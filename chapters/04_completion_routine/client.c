@@ -135,6 +135,10 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     main_thread_id = GetCurrentThreadId();
+    /* Printed so that the reader can compare it with the routine's thread. */
+    printf("main thread %lu; the send routine will run here, in SleepEx\n",
+           (unsigned long)main_thread_id);
+    fflush(stdout);
     body = ovs_make_body(args[2], generated_size, &length);
     if (body != NULL) {
         o = (struct outgoing *)calloc(1, sizeof *o);
