@@ -146,7 +146,7 @@ static int send_all_overlapped(struct sender *c, unsigned long long per_call)
         /* An overlapped send completes when the system has taken all it was
            offered, so `sent` equals `offered`. The array is moved past what
            went out all the same; ovs_advance_buffers refuses a count that
-           makes no progress, which would loop for ever. */
+           makes no progress, which would loop forever. */
         if (ovs_advance_buffers(&left_buffers, &count, sent) != 0) {
             fprintf(stderr, "WSASend() reported %lu of the %llu bytes offered: giving up\n",
                     (unsigned long)sent, offered);

@@ -275,7 +275,7 @@ static enum outcome serve_client(SOCKET client, enum wait_kind kind, HANDLE neve
     // [first_receive]
     if (post_receive(c) != 0) {
         /* No routine will ever run for a receive that failed to start:
-           waiting for one would wait for ever. Clean up right here. */
+           waiting for one would wait forever. Clean up right here. */
         printf("WSARecv failed at once, so no routine will come: "
                "closing the connection without waiting\n");
         closesocket(client);
