@@ -18,7 +18,7 @@ arrows:
     entity server "server thread"       a column, left to right in order
     width 830                           the chart's width in pixels
     when server "^accepted connection from (.*)$" [optional] [first]
-                [as NAME] [after NAME]
+                [as NAME] [after NAME] [after-if NAME]
         server => sys accept()          arcs for each line that matches,
         sys >> server new socket \\1     \\1.. are the pattern's groups,
                                         \\L the program's label
@@ -62,6 +62,12 @@ reports).
     that no other `after NAME` line has used yet (the server's "received"
     waits for the "sent" of the client it came from, one for one). A NAME
     line that never comes fails the build.
+  - `after-if NAME` holds a line back only while a line of rule NAME is
+    still to come from another program before that program waits for this
+    one (before its next line whose rule is `after` this rule's `as`
+    name). The client's send is drawn after the server's "not yet" when the
+    server's receive went pending, and before the server's receive when
+    that one completed at once, with the bytes already there.
 
 Exit code 0 on success, 1 when a rule matched nothing, a label cannot fit or
 the rules are bad.
@@ -137,6 +143,7 @@ class Rule:
         self.first = "first" in options
         self.name = options.get("as")
         self.after = options.get("after")
+        self.after_if = options.get("after-if")
         self.arcs = []
         self.matches = 0
         self.line_number = line_number
@@ -172,7 +179,7 @@ def parse_rules(path):
                 options, rest = {}, words[3:]
                 while rest:
                     word = rest.pop(0)
-                    if word in ("as", "after"):
+                    if word in ("as", "after", "after-if"):
                         if not rest:
                             fail(f"{path}:{number}: '{word}' needs a name")
                         options[word] = rest.pop(0)
@@ -186,8 +193,9 @@ def parse_rules(path):
                 fail(f"{path}:{number}: cannot read '{line}'")
     names = {r.name for r in rules if r.name}
     for r in rules:
-        if r.after and r.after not in names:
-            fail(f"{path}:{r.line_number}: 'after {r.after}': no rule is called that")
+        for option, name in (("after", r.after), ("after-if", r.after_if)):
+            if name and name not in names:
+                fail(f"{path}:{r.line_number}: '{option} {name}': no rule is called that")
         if not r.arcs:
             fail(f"{path}:{r.line_number}: a rule without arcs")
     if len(entities) < 2:
@@ -368,7 +376,7 @@ def main():
     timeline = read_timeline(timeline_path)
 
     # One queue per program, in its own order; the next line drawn is the
-    # earliest head that no 'after' holds back.
+    # earliest head that no 'after' or 'after-if' holds back.
     queues = {}
     for stamp, program, stream, text in timeline:
         queues.setdefault(program, []).append((stamp, program, stream, text))
@@ -385,17 +393,35 @@ def main():
                 found.append((rule, match))
         return found
 
-    def waiting(found):
+    def still_to_come(name, program, waits_for):
+        """Whether another program prints a line of rule `name` before its
+        next line that waits ('after') for one of the names in waits_for."""
+        for other, queue in queues.items():
+            if other == program:
+                continue
+            for _, _, _, text in queue:
+                found = rule_for(other, text)
+                if any(rule.name == name for rule, _ in found):
+                    return True
+                if any(rule.after in waits_for for rule, _ in found):
+                    break
+        return False
+
+    def waiting(program, found):
         need = {}
         for rule, _ in found:
             if rule.after:
                 need[rule.after] = need.get(rule.after, 0) + 1
-        return any(produced.get(n, 0) - consumed.get(n, 0) < k for n, k in need.items())
+        if any(produced.get(n, 0) - consumed.get(n, 0) < k for n, k in need.items()):
+            return True
+        names = {rule.name for rule, _ in found if rule.name}
+        return any(rule.after_if and still_to_come(rule.after_if, program, names)
+                   for rule, _ in found)
 
     body, used = [], set()
     while any(queues.values()):
         ready = [(q[0][0], program) for program, q in queues.items()
-                 if q and not waiting(rule_for(program, q[0][3]))]
+                 if q and not waiting(program, rule_for(program, q[0][3]))]
         if not ready:
             stuck = {p: q[0][3] for p, q in queues.items() if q}
             fail(f"every program waits for a line that never comes ('after'): {stuck}")

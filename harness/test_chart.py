@@ -5,7 +5,8 @@ timelines, written here, drawn by chart.py, and what it wrote checked.
 Usage: test_chart.py     (exit code 0 when every check passes, 1 otherwise)
 
 What is checked: the order of lines of different programs (`after`, one for
-one); that every label line
+one, and `after-if` both ways: the client's send after the server's "not
+yet", and before a receive that completed at once); that every label line
 fits between its lifelines or inside its box, and that a word too wide for
 its room fails; the legend (the rows of the OPs the chart uses, in one
 order, on grey); and the failures the build relies on: a rule that matches
@@ -72,6 +73,57 @@ entity sys "the system (both ends)"
 entity server "server thread"
 width 830
 """
+
+# --- after-if: the send is drawn after the server's "not yet" -------------
+RULES = ENTITIES + """
+when client "^connected$" as connected
+    client => sys connect()
+when server "^accepted$" after connected
+    server => sys accept()
+when client "^send completed at once$" as sent after-if notyet
+    client ~> sys WSASend: at once
+when server "^header completed at once$" after sent optional
+    server ~> sys WSARecv: at once
+when server "^header pending$" optional
+    server ~> sys WSARecv: pending
+when server "^not yet$" as notyet optional
+    sys >> server 996: not yet
+    server box server blocked
+when server "^wait returned$" after sent optional
+    sys >> server the wait returned
+"""
+# The server's receive went pending, but pairtest read the client's send
+# first: nothing orders the two, and the chart puts "not yet" first.
+pending = [(1, "client", "connected"), (2, "server", "accepted"),
+           (3, "client", "send completed at once"), (4, "server", "header pending"),
+           (5, "server", "not yet"), (6, "server", "wait returned")]
+code, msc, err = draw(RULES, pending)
+check(code == 0, f"after-if, receive pending: drawn (exit {code}) {err.strip()}")
+check(0 <= position(msc, "996: not yet") < position(msc, "WSASend: at once"),
+      "after-if: the client's send comes after the server's 'not yet'")
+check(position(msc, "blocked") < position(msc, "WSASend: at once"),
+      "after-if: ... and after the wait box drawn with it")
+check(position(msc, "WSASend: at once") < position(msc, "the wait returned"),
+      "after: the server's wait returns after the client's send")
+
+# The server's receive completed at once: its line waits for the send, and
+# the after-if must not wait for a "not yet" of a later connection.
+at_once = [(1, "client 1", "connected"), (2, "server", "accepted"),
+           (3, "server", "header completed at once"),
+           (4, "client 1", "send completed at once"),
+           (5, "client 2", "connected"), (6, "server", "accepted"),
+           (7, "server", "header pending"), (8, "server", "not yet"),
+           (9, "client 2", "send completed at once"), (10, "server", "wait returned")]
+code, msc, err = draw(RULES, at_once)
+check(code == 0, f"after-if, completed at once: no deadlock (exit {code}) {err.strip()}")
+order = [" ".join(lines) for _, lines in labels(msc)]
+first_send = order.index("WSASend: at once")
+check(first_send < order.index("WSARecv: at once"),
+      "after: the receive that completed at once comes after the client's send")
+check(first_send < order.index("996: not yet"),
+      "after-if: the first client's send does not wait for the next connection's 'not yet'")
+check(order.index("996: not yet") < len(order) - 1 - order[::-1].index("WSASend: at once"),
+      "after-if: the second client's send comes after that connection's 'not yet'")
 
 # --- after: one for one ----------------------------------------------------
 ONE_FOR_ONE = ENTITIES + """
