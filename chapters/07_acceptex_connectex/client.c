@@ -250,8 +250,9 @@ static void post_connect(struct connection *c)
 
 // [connect_completed]
 /* Under c->lock: the connect's packet, for a connection that is now
-   established. Until SO_UPDATE_CONNECT_CONTEXT is set the socket is not a
-   full connected socket (shutdown would fail, for instance). */
+   established. ConnectEx leaves the socket in the default state of a
+   connected socket; SO_UPDATE_CONNECT_CONTEXT brings in its properties, as
+   Microsoft asks before the socket is used further. */
 static void connect_completed(struct connection *c, DWORD bytes)
 {
     struct client *cl = c->client;

@@ -404,6 +404,15 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
         return -1;
     }
     EnterCriticalSection(&sv->lock);
+    if (sv->stopping) {
+        /* Accepted just as the stop began: the stop has already closed
+           the connections it knows of, so this one is closed here. */
+        LeaveCriticalSection(&sv->lock);
+        DeleteCriticalSection(&c->lock);
+        free_connection(c);
+        closesocket(s);
+        return -1;
+    }
     c->id = ++sv->next_id;
     c->next = sv->first;
     if (sv->first != NULL)
@@ -504,30 +513,41 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
         if (peer != NULL && peer_length > 0 && (size_t)peer_length <= sizeof peer_copy)
             memcpy(&peer_copy, peer, (size_t)peer_length);
     }
-    if (sv->trace) {
-        printf("thread %lu: accept packet: error %lu\n", (unsigned long)GetCurrentThreadId(),
-               (unsigned long)error);
-        fflush(stdout);
-    }
     EnterCriticalSection(&sv->lock);
-    slot->s = INVALID_SOCKET;
-    sv->posted--;
     if (error != 0) {
-        if (sv->stopping)
+        DWORD ignored_bytes, ignored_flags;
+        if (sv->stopping) {
             sv->accepts_aborted++;
-        else
-            ovs_report_error("AcceptEx (its packet)", (int)error); /* that client's problem */
+        } else {
+            /* GetLastError gave the system's code; the Winsock one comes
+               from the listener, which is open: the stop closes it only
+               under this lock. */
+            if (!WSAGetOverlappedResult(sv->listener, &slot->overlapped, &ignored_bytes, FALSE,
+                                        &ignored_flags))
+                error = (DWORD)WSAGetLastError();
+        }
     } else if (!sv->stopping) {
-        /* Under the lock, because the stop closes the listener under it:
-           the listener must not be closed while this call uses it. Without
-           this option the socket is not fully set up. */
+        /* The accepted socket takes the listener's properties only with
+           this option. Under the lock, because the stop closes the
+           listener under it: the listener must not be closed while this
+           call uses it. */
         if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&sv->listener,
                        (int)sizeof sv->listener) == SOCKET_ERROR)
             ovs_report_wsa_error("setsockopt(SO_UPDATE_ACCEPT_CONTEXT)");
         else
             ready = 1;
     }
+    /* The slot is idle from here: another worker may post it again. */
+    slot->s = INVALID_SOCKET;
+    sv->posted--;
     LeaveCriticalSection(&sv->lock);
+    if (sv->trace) {
+        printf("thread %lu: accept packet: error %lu\n", (unsigned long)GetCurrentThreadId(),
+               (unsigned long)error);
+        fflush(stdout);
+    }
+    if (error != 0 && error != WSA_OPERATION_ABORTED)
+        ovs_report_error("AcceptEx (its packet)", (int)error); /* that client's problem */
     if (ready) {
         start_connection(sv, s, (const struct sockaddr *)&peer_copy);
     } else {
