@@ -304,8 +304,8 @@ def run_once(build, server, client, name, load_args, time_limit):
     if timed_out:
         return Outcome("timeout", detail=f"the client was still running after {allowed:g} s "
                        "and was stopped (it gives no figure for part of a load)", opened=opened)
-    if code == 3 and match:
-        return Outcome("partial", value, cpu, detail=one_line(err), opened=opened)
+    if code == 3 and match:  # no CPU figure: the bytes still in flight are not counted
+        return Outcome("partial", value, None, detail=one_line(err), opened=opened)
     if code != 0 or match is None:
         return Outcome("failed", detail=f"client exit code {code}: {said}", opened=opened)
     if stopped is not None:
@@ -746,10 +746,11 @@ def problem_lines(servers, clients, loads, outcomes, time_limit):
     if not lines:
         return []
     return ["", "## Failures and limits {#bench_failures}", "",
-            "The runs above that did not give a complete figure, and why. *partial*:",
-            f"the native client stopped at the {time_limit:g} s limit (`--time-limit`)",
-            "and the figure is for what it verified until then; the other runs gave",
-            "no figure.", ""] + lines
+            "Every run above that did not give a complete figure, and why, and the",
+            "loads whose connections were slow to open. *partial*: the native client",
+            f"stopped at the {time_limit:g} s limit (`--time-limit`) and the figure is",
+            "for what it verified until then; the other failed runs gave no figure.",
+            ""] + lines
 
 
 def third_party_lines(servers, facts):
