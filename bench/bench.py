@@ -641,16 +641,24 @@ def main():
 
     info = machine()
     lines = [
-        "# Benchmark results {#bench_results}",
+        "# Appendix G: Benchmark results {#bench_results}",
         "",
         "Made by `./tutorial bench` (`bench/bench.py`). Each echo server is run",
         "under Wine and loaded by two clients in turn, both of which verify every",
         "echoed byte: `native_client`, a Linux program (`bench/native_client.c`),",
         "and the chapter 5 client `ch05_client`, itself under Wine. Every load is",
         f"run {repeat} times, round-robin; the table gives the median and, in",
-        "brackets, the lowest and highest run. *CPU per round trip* is the CPU",
-        "time of the server process and of `wineserver` together, divided by the",
-        "round trips (median).",
+        "brackets, the lowest and highest run. The brackets show how much the",
+        "runs of one load differ. When the brackets of two figures overlap, the",
+        "difference between the two figures means nothing.",
+        "",
+        "A \\ref gl_round_trip \"round trip\" is one message sent and its echo",
+        "received back. In the MB/s rows a round trip is one whole 16 MiB message.",
+        "*CPU per round trip* is the CPU time of the server process and of",
+        "`wineserver` together, divided by the round trips (median), so in the",
+        "MB/s rows it is the CPU time per 16 MiB message. MB/s counts millions of",
+        "bytes (10^6 bytes) per second, each echoed byte once; 16 MiB is",
+        "16 x 2^20 = 16,777,216 bytes.",
         "",
         "**These are Wine figures**, not Windows figures. Under Wine every socket",
         "operation of a Windows program is a request to the one `wineserver`",
@@ -664,7 +672,8 @@ def main():
         f"Machine: {info['cpu']}, {info['cores']} cores; {info['os']}; {info['wine']}; "
         f"{info['date']}.",
         "",
-        "| Load | Client | " + " | ".join(s.column for s in servers) + " | CPU per round trip |",
+        "| Load | Client | " + " | ".join(s.column for s in servers)
+        + " | CPU per round trip (MB/s rows: per 16 MiB message) |",
         "|---|---|" + "---|" * len(servers) + "---|",
     ]
     csv = ["server,client,load,median,min,max,unit,cpu_ms_per_round_trip,runs,runs_ok,problems"]
@@ -693,7 +702,8 @@ def main():
               "is a request to the one `wineserver` process. `bench.py` counts them",
               "for 2,000 round trips of 64 bytes on one connection, with a private",
               "`wineserver -d1` that logs every request; the native client makes",
-              "none, so every request is the server's:", ""]
+              "none, so every request is the server's. Requests that came less than",
+              "once in 20 round trips are left out:", ""]
     for server in servers:
         if isinstance(requests[server.name], str):
             lines.append(f"- `{server.column}`: not counted ({requests[server.name]}).")

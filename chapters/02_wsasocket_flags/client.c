@@ -46,9 +46,10 @@ static int send_gathered(SOCKET s, WSABUF *buffers, DWORD count, unsigned long l
             return -1;
         }
         /* A blocking WSASend takes everything it is offered. Checking the
-           count anyway is defensive: a short one would be sent on from the
-           right place, and a count that makes no progress is refused by
-           ovs_advance_buffers (it would loop for ever). */
+           count anyway is defensive: if a call ever took less, the rest
+           would be sent from the right place, and a count that makes no
+           progress is refused by ovs_advance_buffers (it would loop
+           forever). */
         if (sent != offered)
             printf("WSASend took %lu of the %llu bytes offered\n", (unsigned long)sent, offered);
         if (ovs_advance_buffers(&buffers, &count, sent) != 0) {

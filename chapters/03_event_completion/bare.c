@@ -1,10 +1,10 @@
 /*
  * Chapter 3 - the bare pattern: one overlapped WSASend completed by an event.
  *
- * Shows the four steps and nothing else: post the send with a WSAOVERLAPPED
- * whose hEvent is an event object; sort the result three ways (done at once,
- * pending, failed); wait on the event if it is pending; collect the outcome
- * with WSAGetOverlappedResult. client.c and server.c follow the same pattern
+ * Shows the four steps and nothing else: post the send (start it) with a
+ * WSAOVERLAPPED whose hEvent is an event object; check which of three results
+ * the call gave (done at once, pending, failed); wait on the event if it is
+ * pending; collect the outcome with WSAGetOverlappedResult. client.c and server.c follow the same pattern
  * with every path printed, and the tests drive each path.
  *
  * Usage: ch03_bare <host> <port>   (sends "Network is Computer" to ch03_server)
@@ -17,11 +17,29 @@
 
 static const char usage[] = "usage: ch03_bare <host> <port>";
 
-// [pattern]
+/* A send we stop waiting for is still running: the system may read the
+   buffers and write the WSAOVERLAPPED until it ends. So ask for it to be
+   cancelled, wait (bounded) until it has ended, and only then let the caller
+   go on; if it never ends, stop the program instead. The chapter explains
+   this in "Giving up on a receive is not the end of it". Returns -1. */
+static long long give_up(SOCKET *s, WSAOVERLAPPED *overlapped)
+{
+    DWORD cancel_error = CancelIoEx((HANDLE)*s, overlapped) ? 0 : GetLastError();
+    DWORD sent;
+    int error;
+
+    if (ovs_drain_cancelled(s, overlapped, cancel_error, 5000, &sent, &error) < 0)
+        exit(OVS_EXIT_FAILURE); /* never return while it may still run */
+    fprintf(stderr, "WSASend did not complete in time\n");
+    WSACloseEvent(overlapped->hEvent);
+    return -1;
+}
+
 /* Sends the buffers with one overlapped WSASend; returns the byte count, or
    -1 after reporting why (*s is INVALID_SOCKET if it had to be closed). The
    buffers and the WSAOVERLAPPED must stay put until the send has ended, so
    this function never returns before that. */
+// [pattern]
 static long long send_overlapped(SOCKET *s, WSABUF *buffers, DWORD count)
 {
     WSAOVERLAPPED overlapped;
@@ -34,7 +52,7 @@ static long long send_overlapped(SOCKET *s, WSABUF *buffers, DWORD count)
         ovs_report_wsa_error("WSACreateEvent");
         return -1;
     }
-    /* 1. Post. The byte-count pointer is NULL for an overlapped call. */
+    /* 1. Post: start the send. The byte-count pointer is NULL. */
     if (WSASend(*s, buffers, count, NULL, 0, &overlapped, NULL) == SOCKET_ERROR) {
         /* 2. Not done at once: either it is running, or it never started
               (and then no event will ever be set). */
@@ -45,16 +63,8 @@ static long long send_overlapped(SOCKET *s, WSABUF *buffers, DWORD count)
         }
         /* 3. Wait for the event, with a time limit. */
         if (WSAWaitForMultipleEvents(1, &overlapped.hEvent, FALSE, 10000, FALSE) !=
-            WSA_WAIT_EVENT_0) {
-            /* Given up on, the send still owns its buffers until it ends. */
-            DWORD cancel_error = CancelIoEx((HANDLE)*s, &overlapped) ? 0 : GetLastError();
-            int error;
-            if (ovs_drain_cancelled(s, &overlapped, cancel_error, 5000, &sent, &error) < 0)
-                exit(OVS_EXIT_FAILURE); /* never return while it may still run */
-            fprintf(stderr, "WSASend did not complete in time\n");
-            WSACloseEvent(overlapped.hEvent);
-            return -1;
-        }
+            WSA_WAIT_EVENT_0)
+            return give_up(s, &overlapped); /* explained later in the chapter */
     }
     /* 4. Collect: done at once or after the wait, the outcome comes from here. */
     if (WSAGetOverlappedResult(*s, &overlapped, &sent, FALSE, &flags))

@@ -2,7 +2,7 @@
  * Chapter 3 - completion by event objects: the client.
  *
  * Shows: WSASend with a WSAOVERLAPPED whose hEvent is an event object - the
- * seed blog's sending client, done right. The call either completes at once
+ * blog post's sending client, done right (see docs/errata.md). The call either completes at once
  * (returns 0: the event is set too) or fails with WSA_IO_PENDING (the data
  * is still going out; wait on the event). Either way WSAGetOverlappedResult
  * says how many bytes went. Any other failure means nothing was started and
@@ -12,7 +12,7 @@
  * Usage: ch03_client [--size N] [--per-call N] [--send-timeout MS] <host> <port> [message]
  *   message          the text to send (default "Network is Computer")
  *   --size N         send a generated message of N bytes instead (K and M
- *                    allowed; --size 16M is large enough to make WSASend pend)
+ *                    allowed; with --size 16M WSASend returns WSA_IO_PENDING)
  *   --per-call N     offer each WSASend at most N bytes (the program holds
  *                    the rest back), to watch the rest being posted again
  *   --send-timeout MS  give up on a WSASend still pending after MS
@@ -43,9 +43,9 @@ struct sender {
 };
 
 /* Waits for a pending WSASend and fetches its byte count. If it does not
-   complete in time, it is cancelled and drained (bounded) first: the
-   buffers and the WSAOVERLAPPED must not go away while the system may still
-   read them. */
+   complete in time, it is cancelled, and the client waits (bounded) until it
+   has really ended: the buffers and the WSAOVERLAPPED must not go away while
+   the system may still read them. */
 static int finish_pending_send(struct sender *c, DWORD *sent)
 {
     DWORD flags = 0, wait_result, cancel_error = 0;
@@ -146,7 +146,7 @@ static int send_all_overlapped(struct sender *c, unsigned long long per_call)
         /* An overlapped send completes when the system has taken all it was
            offered, so `sent` equals `offered`. The array is moved past what
            went out all the same; ovs_advance_buffers refuses a count that
-           makes no progress, which would loop for ever. */
+           makes no progress, which would loop forever. */
         if (ovs_advance_buffers(&left_buffers, &count, sent) != 0) {
             fprintf(stderr, "WSASend() reported %lu of the %llu bytes offered: giving up\n",
                     (unsigned long)sent, offered);

@@ -8,7 +8,7 @@
  * waits on the event with WSAWaitForMultipleEvents and asks
  * WSAGetOverlappedResult for the outcome. Before waiting it calls
  * WSAGetOverlappedResult(..., fWait=FALSE, ...) once, to show the error
- * WSA_IO_INCOMPLETE (996) that the seed blog mistakes for a wait result.
+ * WSA_IO_INCOMPLETE (996) that the blog post mistakes for a wait result.
  *
  * A message is a 4-byte length and then the body, and TCP delivers bytes in
  * pieces of any size: the server keeps posting receives until the whole
@@ -312,7 +312,7 @@ static int serve_client(SOCKET listener, struct receiver *r, int wait_first)
         ovs_report_wsa_error("shutdown");
         status = OVS_EXIT_FAILURE;
     }
-    /* Every receive has completed (or was cancelled and drained) by now,
+    /* Every receive has completed (or was cancelled and has ended) by now,
        so closing the socket cannot pull anything from under the system.
        (A failed cancel may have closed it already.) */
     if (r->s != INVALID_SOCKET && !r->stuck)

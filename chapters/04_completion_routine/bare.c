@@ -1,12 +1,13 @@
 /*
  * Chapter 4 - the bare pattern: one WSASend completed by a completion routine.
  *
- * Shows the steps and nothing else: post the send with a completion routine;
- * if the call failed outright, no routine will ever run; otherwise (done at
- * once or pending) the routine has been or will be queued to this thread,
- * and runs only while this thread waits alertably; wait until it has run,
- * then use what it recorded. client.c and server.c follow the same pattern
- * with every path printed, and the tests drive each path.
+ * Shows the steps and nothing else: 1. post the send (start it) with a
+ * completion routine; 2. if the call failed outright, no routine will ever
+ * run; 3. otherwise (done at once or pending) the routine has been or will be
+ * queued to this thread, and runs only while this thread waits alertably:
+ * wait until it has run; 4. use what it recorded. client.c and server.c
+ * follow the same pattern with every path printed, and the tests drive each
+ * path.
  *
  * Usage: ch04_bare <host> <port>   (sends "Network is Computer" to ch04_server)
  */
@@ -18,13 +19,30 @@
 
 static const char usage[] = "usage: ch04_bare <host> <port>";
 
-// [pattern]
 /* What the routine records for the code that waits. */
 struct send_result {
     int done;
     DWORD error, bytes;
 };
 
+/* An alertable wait ran out of time, and the send is still running. Closing
+   the socket aborts it, but its routine still has to run before the
+   WSAOVERLAPPED may go: the caller goes on waiting for it. If it is still
+   running after that, stop the program. The chapter explains this in "The
+   alertable wait, and waiting again". */
+static void give_up(SOCKET *s)
+{
+    if (*s == INVALID_SOCKET)
+        exit(OVS_EXIT_FAILURE); /* never return while it may still run */
+    closesocket(*s);
+    *s = INVALID_SOCKET;
+}
+
+/* on_sent() is the completion routine. send_with_routine() sends the buffers
+   with one WSASend and that routine; it returns the byte count, or -1 after
+   reporting why (*s is INVALID_SOCKET if it had to be closed). It never
+   returns while the send may still use `overlapped` or `r`. */
+// [pattern]
 static void CALLBACK on_sent(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped, DWORD flags)
 {
     /* With a routine the system ignores hEvent: it carries our pointer. */
@@ -35,9 +53,6 @@ static void CALLBACK on_sent(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlappe
     r->done = 1;
 }
 
-/* Sends the buffers with one WSASend and a completion routine; returns the
-   byte count, or -1 after reporting why (*s is INVALID_SOCKET if it had to
-   be closed). It never returns while the send may still use `overlapped`. */
 static long long send_with_routine(SOCKET *s, WSABUF *buffers, DWORD count)
 {
     WSAOVERLAPPED overlapped;
@@ -52,17 +67,11 @@ static long long send_with_routine(SOCKET *s, WSABUF *buffers, DWORD count)
         ovs_report_wsa_error("WSASend");
         return -1;
     }
-    /* 3. Done at once or pending, the routine runs in an alertable wait on
-          this thread. Each wait is bounded; after a time-out, closing the
-          socket aborts the send, and its routine still has to run. */
-    while (!r.done) {
-        if (SleepEx(10000, TRUE) == WAIT_IO_COMPLETION)
-            continue;
-        if (*s == INVALID_SOCKET)
-            exit(OVS_EXIT_FAILURE); /* never return while it may still run */
-        closesocket(*s);
-        *s = INVALID_SOCKET;
-    }
+    /* 3. Done at once or pending, the routine runs on this thread, and only
+          in an alertable wait. Wait until it has run. */
+    while (!r.done)
+        if (SleepEx(10000, TRUE) != WAIT_IO_COMPLETION)
+            give_up(s); /* out of time: explained later in the chapter */
     /* 4. Use what the routine recorded. */
     if (r.error != 0) {
         ovs_report_error("WSASend", (int)r.error);

@@ -25,7 +25,7 @@ static const char usage[] =
     "usage: ch04_client [--size N] [--per-call N] <host> <port> [message]";
 
 /* A bound on each alertable wait: a send that never completes is an error,
-   not a reason to wait for ever. */
+   not a reason to wait forever. */
 #define SEND_WAIT_MS 10000u
 
 // [send_state]
@@ -100,7 +100,7 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
            (unsigned long)bytes, o->sent + bytes, o->total);
     /* A completed overlapped send took all it was offered. The shared
        helper moves past it, and refuses a count that makes no progress:
-       posting "the rest" again after 0 bytes would loop for ever. */
+       posting "the rest" again after 0 bytes would loop forever. */
     if (ovs_advance_buffers(&o->left, &o->left_count, bytes) != 0) {
         fprintf(stderr, "WSASend() reported %lu of the %llu bytes offered: giving up\n",
                 (unsigned long)bytes, o->offered);
@@ -135,6 +135,10 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     main_thread_id = GetCurrentThreadId();
+    /* Printed so that the reader can compare it with the routine's thread. */
+    printf("main thread %lu; the send routine will run here, in SleepEx\n",
+           (unsigned long)main_thread_id);
+    fflush(stdout);
     body = ovs_make_body(args[2], generated_size, &length);
     if (body != NULL) {
         o = (struct outgoing *)calloc(1, sizeof *o);

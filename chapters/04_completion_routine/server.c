@@ -8,7 +8,8 @@
  * with fAlertable TRUE). Such a wait then returns WAIT_IO_COMPLETION (192).
  * The routine reads the header, then re-posts WSARecv for the body until the
  * whole message is in; main() waits again after every 192 until it is.
- * This is the seed blog's completion-routine server, done right.
+ * This is the blog post's completion-routine server, done right (see
+ * docs/errata.md).
  *
  * Usage: ch04_server [options] <port> [address]
  *   port              0 lets the system choose; it is printed as
@@ -234,7 +235,7 @@ static int wait_until_readable(SOCKET s, DWORD timeout_ms)
         fprintf(stderr, "the client sent nothing within %lu ms\n", (unsigned long)timeout_ms);
         return -1;
     }
-    printf("the client's data (or its goodbye) is already here\n");
+    printf("the client's data (or its close) is already here\n");
     return 0;
 }
 // [wait_for_data]
@@ -274,7 +275,7 @@ static enum outcome serve_client(SOCKET client, enum wait_kind kind, HANDLE neve
     // [first_receive]
     if (post_receive(c) != 0) {
         /* No routine will ever run for a receive that failed to start:
-           waiting for one would wait for ever. Clean up right here. */
+           waiting for one would wait forever. Clean up right here. */
         printf("WSARecv failed at once, so no routine will come: "
                "closing the connection without waiting\n");
         closesocket(client);
@@ -404,8 +405,8 @@ int main(int argc, char **argv)
         printf("waiting for client %llu of %llu\n", served + 1, count);
         fflush(stdout);
         // [accept]
-        /* In/out: the size of the whole structure on the way in. The seed
-           passes sizeof(int), too small for any address: WSAEFAULT. */
+        /* In/out: the size of the whole structure on the way in. The blog
+           post passes sizeof(int), too small for any address: WSAEFAULT. */
         peer_length = (int)sizeof peer;
         client = accept(listener, (struct sockaddr *)&peer, &peer_length);
         // [accept]

@@ -19,8 +19,10 @@
  *                    (default 64K; from 16K to 1M)
  *   --quiet          no line per connection (for the benchmark)
  *   --trace          a line for every completion packet, with its thread
- *   --high-contexts  for the tests: put every connection above 4 GiB, where
- *                    a completion key cut to 32 bits points nowhere
+ *   --guard-contexts for the tests: every connection gets pages of its own
+ *                    at the top of the address space (above 4 GiB, where a
+ *                    key cut to 32 bits points nowhere), poisoned and
+ *                    released when freed, so that a late use faults
  * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input. It closes
  * the listener and every connection, waits until every operation has
  * completed, stops the workers with one packet each, and prints a summary.
@@ -32,7 +34,7 @@
 #include <string.h>
 
 static const char usage[] = "usage: ch06_server [--threads N] [--max-clients N] [--buffer N] "
-                            "[--quiet] [--trace] [--high-contexts] <port> [address]";
+                            "[--quiet] [--trace] [--guard-contexts] <port> [address]";
 
 /* How long the stop waits for the last operations, and for the workers. */
 #define STOP_TIMEOUT_MS 10000u
@@ -71,6 +73,7 @@ struct connection {
     DWORD send_length, send_done, waiting;
     int end_of_stream, closed;
     unsigned long long echoed;
+    int receiving, sending; /* an operation of that kind is in flight */
     char *buffer[2];
 };
 // [connection]
@@ -83,8 +86,9 @@ struct server {
     struct connection *first;
     unsigned long alive, open, served, next_id, max_clients;
     unsigned long long echoed;
+    volatile LONG ends_during_echo; /* ends of stream while an echo was going out */
     DWORD buffer_size;
-    int stopping, quiet, trace, high_contexts, at_limit;
+    int stopping, quiet, trace, guard_contexts, at_limit;
 };
 
 static void release(struct connection *c);
@@ -103,16 +107,16 @@ static void report_close(struct connection *c, const char *why)
     }
 }
 
-/* A connection and its two buffers, in one block. With --high-contexts the
-   block comes from the top of the address space (VirtualAlloc, MEM_TOP_DOWN),
-   above 4 GiB in a 64-bit process: a key truncated to a DWORD would then
-   point nowhere (the malloc heap sits lower, where truncation can go
-   unnoticed). */
+/* A connection and its two buffers, in one block. With --guard-contexts the
+   block gets pages of its own from the top of the address space
+   (VirtualAlloc, MEM_TOP_DOWN), above 4 GiB in a 64-bit process: a key
+   truncated to a DWORD would then point nowhere (the malloc heap sits lower,
+   where truncation can go unnoticed), and a use after the free faults. */
 static struct connection *new_connection(struct server *sv)
 {
     size_t size = sizeof(struct connection) + 2 * (size_t)sv->buffer_size;
     struct connection *c;
-    if (sv->high_contexts)
+    if (sv->guard_contexts)
         c = (struct connection *)VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
                                               PAGE_READWRITE);
     else
@@ -126,11 +130,12 @@ static struct connection *new_connection(struct server *sv)
 
 static void free_connection(struct connection *c)
 {
-    int high = c->server->high_contexts;
-    /* Poisoned first: a packet that still used it would find garbage (and
-       crash) instead of quietly reading the old values. */
+    int guard = c->server->guard_contexts;
+    /* Poisoned first: a packet that still used it would find garbage instead
+       of quietly reading the old values; with --guard-contexts the pages are
+       gone as well, and any use faults. */
     memset(c, 0xDD, sizeof *c);
-    if (high)
+    if (guard)
         VirtualFree(c, 0, MEM_RELEASE);
     else
         free(c);
@@ -172,12 +177,14 @@ static int post_receive(struct connection *c, int index)
     c->recv_buffer = index;
     memset(&c->receive.overlapped, 0, sizeof c->receive.overlapped);
     InterlockedIncrement(&c->references);
+    c->receiving = 1;
     /* Done at once or pending, the result comes as a packet either way:
        nothing is handled here. */
     if (WSARecv(c->s, &buffer, 1, NULL, &flags, &c->receive.overlapped, NULL) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
         int error = WSAGetLastError();
         InterlockedDecrement(&c->references); /* no packet will come */
+        c->receiving = 0;
         return fail_connection(c, "WSARecv", error);
     }
     return 0;
@@ -192,10 +199,12 @@ static int post_send(struct connection *c)
     buffer.len = c->send_length - c->send_done;
     memset(&c->send.overlapped, 0, sizeof c->send.overlapped);
     InterlockedIncrement(&c->references);
+    c->sending = 1;
     if (WSASend(c->s, &buffer, 1, NULL, 0, &c->send.overlapped, NULL) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
         int error = WSAGetLastError();
         InterlockedDecrement(&c->references);
+        c->sending = 0;
         return fail_connection(c, "WSASend", error);
     }
     return 0;
@@ -234,7 +243,11 @@ static int completed(struct connection *c, struct operation *op, DWORD bytes, DW
     if (op->kind == OP_RECEIVE) {
         if (bytes == 0) {
             c->end_of_stream = 1;
-            return c->send_length == c->send_done && c->waiting == 0 ? finish(c) : 0;
+            if (c->send_length == c->send_done && c->waiting == 0)
+                return finish(c);
+            /* The echo is still going out: the send's packet finishes. */
+            InterlockedIncrement(&c->server->ends_during_echo);
+            return 0;
         }
         if (c->send_length == c->send_done)
             return echo(c, c->recv_buffer, bytes);
@@ -314,6 +327,10 @@ static DWORD WINAPI worker(LPVOID arg)
         c = (struct connection *)key;
         op = CONTAINING_RECORD(overlapped, struct operation, overlapped);
         EnterCriticalSection(&c->lock);
+        if (op->kind == OP_RECEIVE)
+            c->receiving = 0;
+        else
+            c->sending = 0;
         if (!ok && !c->closed) {
             /* GetLastError gave the system's code (64 for a reset);
                WSAGetOverlappedResult gives the Winsock one (10054). */
@@ -379,7 +396,7 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
     if (!sv->quiet) {
         ovs_format_address(peer, text, sizeof text);
         printf("connection %lu from %s%s\n", c->id, text,
-               (ULONG_PTR)c > 0xFFFFFFFFu ? " (context above 4 GiB)" : "");
+               ((unsigned long long)(ULONG_PTR)c >> 32) != 0 ? " (context above 4 GiB)" : "");
         fflush(stdout);
     }
     EnterCriticalSection(&c->lock);
@@ -406,9 +423,12 @@ static void accept_until_stopped(struct server *sv)
         EnterCriticalSection(&sv->lock);
         rc = sv->alive >= sv->max_clients; /* at the limit: leave them in the backlog */
         LeaveCriticalSection(&sv->lock);
-        if (rc && !sv->at_limit) {
-            printf("at the limit of %lu connections: new ones wait in the backlog\n",
-                   sv->max_clients);
+        if (rc != sv->at_limit) {
+            if (rc)
+                printf("at the limit of %lu connections: new ones wait in the backlog\n",
+                       sv->max_clients);
+            else
+                printf("below the limit again: accepting\n");
             fflush(stdout);
         }
         sv->at_limit = rc;
@@ -444,7 +464,7 @@ static void accept_until_stopped(struct server *sv)
 static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
 {
     struct connection **pinned = NULL, *c;
-    unsigned long n = 0, i;
+    unsigned long n = 0, i, receiving = 0, sending = 0;
     int ok = 1;
     DWORD t;
 
@@ -452,8 +472,6 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
     sv->stopping = 1;
     if (sv->alive == 0)
         SetEvent(sv->all_gone);
-    printf("stopping: closing %lu connections\n", sv->alive);
-    fflush(stdout);
     /* Pin each connection (a reference of our own) so that none is freed
        while we close it; one whose count already reached 0 is on its way
        out and is left alone. */
@@ -475,6 +493,15 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         return -1;
     }
+    for (i = 0; i < n; i++) {
+        EnterCriticalSection(&pinned[i]->lock);
+        receiving += (unsigned long)pinned[i]->receiving;
+        sending += (unsigned long)pinned[i]->sending;
+        LeaveCriticalSection(&pinned[i]->lock);
+    }
+    printf("stopping: closing %lu connections (%lu receives and %lu sends in flight)\n", n,
+           receiving, sending);
+    fflush(stdout);
     for (i = 0; i < n; i++) {
         int drop_owner;
         EnterCriticalSection(&pinned[i]->lock);
@@ -504,14 +531,14 @@ int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
     static unsigned long long threads = 0, max_clients = 1000, buffer_size = 64 * 1024;
-    static int quiet = 0, trace = 0, high_contexts = 0; /* static: see chapter 1's client */
+    static int quiet = 0, trace = 0, guard_contexts = 0; /* static: see chapter 1's client */
     const struct ovs_option options[] = {
         {"--threads", OVS_OPTION_NUMBER, &threads, 1, MAX_THREADS},
         {"--max-clients", OVS_OPTION_NUMBER, &max_clients, 1, 100000},
         {"--buffer", OVS_OPTION_NUMBER, &buffer_size, 16 * 1024, 1024 * 1024},
         {"--quiet", OVS_OPTION_FLAG, &quiet, 0, 0},
         {"--trace", OVS_OPTION_FLAG, &trace, 0, 0},
-        {"--high-contexts", OVS_OPTION_FLAG, &high_contexts, 0, 0},
+        {"--guard-contexts", OVS_OPTION_FLAG, &guard_contexts, 0, 0},
     };
     struct server sv;
     HANDLE workers[MAX_THREADS];
@@ -529,7 +556,7 @@ int main(int argc, char **argv)
     sv.buffer_size = (DWORD)buffer_size;
     sv.quiet = quiet;
     sv.trace = trace;
-    sv.high_contexts = high_contexts;
+    sv.guard_contexts = guard_contexts;
     GetSystemInfo(&system);
     if (threads == 0)
         threads = system.dwNumberOfProcessors < MAX_THREADS ? system.dwNumberOfProcessors
@@ -601,6 +628,7 @@ int main(int argc, char **argv)
     DeleteCriticalSection(&sv.lock);
     // [summary]
     handles_at_end = ovs_count_handles();
+    printf("ends of stream during an echo: %ld\n", (long)sv.ends_during_echo);
     printf("stopped: %lu connections served, %llu bytes echoed, %lu contexts alive, "
            "handles: %lu at start, %lu at end%s\n",
            sv.served, sv.echoed, sv.alive, handles_at_start, handles_at_end,
