@@ -1,30 +1,61 @@
 #!/usr/bin/env python3
 """The benchmark: echo servers against the chapter 5 load client.
 
-Usage: bench.py BUILD_DIR OUT.md [--repeat N] [--servers ch05_server,...]
+Usage: bench.py BUILD_DIR OUT.md [--repeat N] [--servers A,B,...] [--clients native,ch05_client] [--loads A,B,...] [--third-party DIR] [--time-limit S]
 
 For each server, each client (the native Linux one, bench/native_client.c,
-and ch05_client under Wine) and each load below, it starts the server
-(--quiet), reads its port, runs the client, stops the server with a line on
-its stdin and checks its summary; the clients verify every echoed byte and
-print their rate. The loads are run round-robin, server by server,
---repeat times (default 3), so that noise spreads over all of them, and the
-median of each is reported. The result (Markdown, with the machine, the
-Wine version and the date) goes to OUT.md, and a CSV beside it.
+and ch05_client under Wine) and each load below, it starts the server,
+learns its port, runs the client, stops the server and checks how it ended;
+the clients verify every echoed byte and print their rate. The loads are
+run round-robin, server by server, --repeat times (default 3), so that
+noise spreads over all of them, and the median of each is reported. The
+result (Markdown, with the machine, the Wine version and the date) goes to
+OUT.md, and a CSV beside it.
 
-Under Wine only ratios measured in one run mean anything: every socket
-operation goes through wineserver (see ../shared/notes/wine.md). The
-figures are not Windows figures.
+Servers (--servers, comma-separated; default: those of ch05_server,
+ch06_server and ch07_server that are built, and with --third-party every
+third-party server whose sources DIR holds):
+  chNN_server   a chapter's server (any chapter: ch07_server once it exists).
+                Started with --quiet on port 0; ready at its "echoing" line;
+                stopped with a line on stdin; its summary must report
+                0 contexts alive.
+  libuv         bench/uv_echo_server.c, built against libuv from DIR/libuv.
+  iocpserver    Microsoft's iocpserver sample, from DIR/iocpserver.
+  book          IOCPEchoServ_win.c of TCP/IP Network Programming, ch. 23,
+                from DIR/book.
+bench/third_party.md says what DIR must hold (bench/get_third_party.sh DIR
+downloads it); none of it is in this repository. bench.py builds the
+third-party servers with MinGW-w64 into BUILD_DIR/bench-third-party. The
+two samples take a fixed port: bench.py picks a free one and waits until it
+accepts a connection; they have no stop command, so they are killed.
 
-Exit code 0 when every run verified every byte, 1 otherwise.
+A third-party server that fails a load (crashes, drops connections, is
+still not done after --time-limit seconds, default 60) is reported as such
+on the page; the run goes on. Under Wine only ratios measured in one run
+mean anything: every socket operation goes through wineserver (see
+../shared/notes/wine.md). The figures are not Windows figures.
+
+Exit code 0 when every run of a chapter server verified every byte and
+ended cleanly, 1 otherwise, 2 on bad usage.
 """
+import collections
 import datetime
+import hashlib
 import os
 import platform
+import queue
 import re
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
 
 # name, what it measures, client arguments
 LOADS = [
@@ -39,6 +70,33 @@ LOADS = [
 ]
 RESULT = re.compile(r"round trips, (\d+) bytes verified in ([0-9.]+) s "
                     r"\(([0-9.]+) round trips/s, ([0-9.]+) MB/s\)")
+LISTENING = re.compile(r"listening on 127\.0\.0\.1 port (\d+)")
+OPENED = re.compile(r"connection\(s\) open in ([0-9.]+) s")
+
+DEFAULT_CHAPTER_SERVERS = ["ch05_server", "ch06_server", "ch07_server"]  # those built
+THIRD_PARTY_ORDER = ["libuv", "iocpserver", "book"]
+
+
+class Server:
+    """How to start one echo server, know that it is ready, and stop it."""
+
+    def __init__(self, name, column, exe, args, fixed_port=False, ready=None, stop="stdin",
+                 summary=None, third_party=False):
+        self.name = name          # what --servers calls it
+        self.column = column      # its column on the page
+        self.exe = exe            # the Windows program
+        self.args = args          # function: port (or None) -> arguments
+        self.fixed_port = fixed_port  # True: bench.py picks the port, the server prints none
+        self.ready = ready        # a line (regex) that says set-up is done, after the port line
+        self.stop = stop          # "stdin" (a line on stdin) or "kill"
+        self.summary = summary    # a regex its output must match once stopped
+        self.third_party = third_party
+
+
+def chapter_server(build, name):
+    return Server(name, name, os.path.join(build, "bin", name + ".exe"),
+                  lambda port: ["--quiet", "0"], ready=re.compile(r"^echoing"),
+                  summary=re.compile(r" 0 contexts alive"))
 
 
 def wine_env(build):
@@ -53,8 +111,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wineserver_pid(build):
-    prefix = os.path.join(build, "wineprefix")
+def wineserver_pid(prefix):
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -71,42 +128,189 @@ def wineserver_pid(build):
     return None
 
 
-def run_once(build, server, client, load_args):
-    """One run: start the server, run the client, stop the server.
-    Returns (round trips/s, MB/s, CPU ms per round trip of server + wineserver)."""
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_line(text, limit=160):
+    """A message fit for a table cell or a list item: one line, no '|'."""
+    text = " ".join(text.replace("|", "/").split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class ServerFailure(Exception):
+    pass
+
+
+class Running:
+    """One started server: its process, its port, what it printed."""
+
+    def __init__(self, server, env, timeout=60):
+        self.server = server
+        self.port = free_port() if server.fixed_port else None
+        self.errors = tempfile.TemporaryFile(mode="w+")
+        self.lines = collections.deque(maxlen=200)  # the last ones: the book's server prints
+        self.port_seen = threading.Event()          # two lines per echo
+        self.ready = threading.Event()
+        # Every server's output goes to a pipe that is read all along. Where
+        # it goes changes what printing costs: the book's server (two lines
+        # per echo) made 42 wineserver requests per round trip with its
+        # output on /dev/null (32 of them ioctl) and 11 with it on a pipe.
+        self.proc = subprocess.Popen(
+            ["wine", server.exe, *server.args(self.port)], env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.errors, text=True, errors="replace")
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + timeout
+        if not server.fixed_port:
+            while not self.ready.wait(0.1) and time.monotonic() < deadline:
+                pass
+            if not self.ready.is_set() or self.port is None or self.proc.poll() is not None:
+                self.kill()
+                raise ServerFailure("did not start: " + self.tail())
+        else:
+            # It prints nothing: it is ready once it accepts a connection.
+            while True:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise ServerFailure("did not start: " + self.tail())
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        pass
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            time.sleep(0.3)  # let it finish with the probe before anything is measured
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\r\n"))
+            if self.server.fixed_port:
+                continue
+            if not self.port_seen.is_set():
+                found = LISTENING.search(line)
+                if found:
+                    self.port = int(found.group(1))
+                    self.port_seen.set()
+                    if self.server.ready is None:
+                        self.ready.set()
+            elif self.server.ready is not None and self.server.ready.search(line):
+                self.ready.set()
+        self.ready.set()  # end of output: the waiting loop sees the exit
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def tail(self, lines=3):
+        self.errors.seek(0)
+        text = [line for line in self.errors.read().splitlines() if line.strip()]
+        text += list(self.lines)
+        code = self.proc.poll()
+        state = f"exit code {code}" if code is not None else "still running"
+        return one_line(f"{state}; " + " / ".join(text[-lines:]) if text else state)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=60)
+        self.reader.join(timeout=10)
+
+    def finish(self):
+        """Stops the server; returns None if it ended as it should, or why not."""
+        if self.server.stop == "kill":
+            self.kill()
+            return None
+        try:
+            self.proc.stdin.write("stop\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "did not stop within 60 s"
+        self.reader.join(timeout=10)
+        text = "\n".join(self.lines)
+        if self.proc.returncode != 0 or (self.server.summary is not None
+                                         and not self.server.summary.search(text)):
+            return "ended badly: " + self.tail()
+        return None
+
+
+class Outcome:
+    def __init__(self, status, value=None, cpu=None, detail="", opened=None):
+        self.status = status  # ok, partial, failed, crashed, timeout, no start, bad stop
+        self.value = value    # round trips/s or MB/s (ok and partial)
+        self.cpu = cpu        # ms of CPU per round trip, server + wineserver
+        self.detail = detail  # why, when not ok
+        self.opened = opened  # seconds the native client took to open its connections
+
+
+def run_once(build, server, client, name, load_args, time_limit):
+    """One run: start the server, run the client, stop the server."""
     env = wine_env(build)
-    bin_dir = os.path.join(build, "bin")
-    proc = subprocess.Popen(["wine", os.path.join(bin_dir, server + ".exe"), "--quiet", "0"],
-                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    port = None
-    for line in proc.stdout:
-        found = re.search(r"listening on 127\.0\.0\.1 port (\d+)", line)
-        if found:
-            port = found.group(1)
-            break
-    if port is None:
-        raise RuntimeError(f"{server} did not start")
-    ws = wineserver_pid(build)
-    cpu_before = cpu_seconds(proc.pid) + (cpu_seconds(ws) if ws else 0.0)
-    if client == "native":
-        command = [os.path.join(build, "native_client"), "127.0.0.1", port,
-                   load_args[1], load_args[3], str(parse_size(load_args[5]))]
-    else:
-        command = ["wine", os.path.join(bin_dir, "ch05_client.exe"), "--quiet", *load_args,
-                   "127.0.0.1", port]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    cpu_after = cpu_seconds(proc.pid) + (cpu_seconds(ws) if ws else 0.0)
-    proc.stdin.write("stop\n")
-    proc.stdin.flush()
-    rest = proc.communicate(timeout=60)[0]
-    match = RESULT.search(done.stdout)
-    if (done.returncode != 0 or match is None or proc.returncode != 0
-            or " 0 contexts alive" not in rest):
-        raise RuntimeError(done.stdout + done.stderr + rest)
-    round_trips = int(re.search(r"(\d+) round trips,", done.stdout).group(1))
-    return (float(match.group(3)), float(match.group(4)),
-            (cpu_after - cpu_before) * 1000.0 / round_trips)
+    try:
+        running = Running(server, env)
+    except ServerFailure as failure:
+        return Outcome("no start", detail=str(failure))
+    try:
+        port = str(running.port)
+        ws = wineserver_pid(env["WINEPREFIX"])
+        cpu_before = cpu_seconds(running.proc.pid) + (cpu_seconds(ws) if ws else 0.0)
+        if client == "native":
+            command = [os.path.join(build, "native_client"), "127.0.0.1", port, load_args[1],
+                       load_args[3], str(parse_size(load_args[5])), str(time_limit)]
+        else:
+            command = ["wine", os.path.join(build, "bin", client + ".exe"), "--quiet", *load_args,
+                       "127.0.0.1", port]
+        # The native client stops itself at the limit and reports what it
+        # verified; the Wine client cannot, so it is stopped a little later.
+        allowed = time_limit + (60 if client == "native" else 10)
+        timed_out = False
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True,
+                                  timeout=allowed)
+            out, err, code = done.stdout, done.stderr, done.returncode
+        except subprocess.TimeoutExpired as expired:
+            timed_out = True
+            out = expired.stdout or ""
+            err = expired.stderr or ""
+            out = out.decode(errors="replace") if isinstance(out, bytes) else out
+            err = err.decode(errors="replace") if isinstance(err, bytes) else err
+            code = None
+        cpu_after = cpu_seconds(running.proc.pid) + (cpu_seconds(ws) if ws else 0.0)
+        alive = running.alive()
+        stopped = running.finish() if alive else None
+    finally:
+        running.kill()
+    match = RESULT.search(out)
+    opened = OPENED.search(out)
+    opened = float(opened.group(1)) if opened else None
+    value = cpu = None
+    if match:
+        round_trips = int(re.search(r"(\d+) round trips,", out).group(1))
+        value = float(match.group(4)) if name == "stream" else float(match.group(3))
+        if round_trips:
+            cpu = (cpu_after - cpu_before) * 1000.0 / round_trips
+    said = one_line(" / ".join(line for line in (err + out).splitlines()
+                               if line.strip() and "verified in" not in line
+                               and "open in" not in line)[-300:])
+    if not alive:
+        return Outcome("crashed", detail=f"the server died during the load ({running.tail()}); "
+                       f"the client said: {said}", opened=opened)
+    if timed_out:
+        return Outcome("timeout", detail=f"the client was still running after {allowed:g} s "
+                       "and was stopped (it gives no figure for part of a load)", opened=opened)
+    if code == 3 and match:  # no CPU figure: the bytes still in flight are not counted
+        return Outcome("partial", value, None, detail=one_line(err), opened=opened)
+    if code != 0 or match is None:
+        return Outcome("failed", detail=f"client exit code {code}: {said}", opened=opened)
+    if stopped is not None:
+        return Outcome("bad stop", value, cpu, detail=stopped, opened=opened)
+    return Outcome("ok", value, cpu, opened=opened)
 
 
 def parse_size(text):
@@ -117,9 +321,137 @@ def parse_size(text):
 def build_native_client(build):
     """The Linux load client, compiled with the host's C compiler."""
     out = os.path.join(build, "native_client")
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native_client.c")
+    source = os.path.join(HERE, "native_client.c")
     subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-o", out, source], check=True)
     return out
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def run_logged(command, log, cwd=None):
+    log.write("$ " + " ".join(command) + "\n")
+    log.flush()
+    return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd).returncode == 0
+
+
+def build_third_party(build, source):
+    """Builds what SOURCE holds. Returns {name: Server}, {name: facts for the page}
+    and {name: why it was not built}."""
+    out = os.path.join(build, "bench-third-party")
+    os.makedirs(out, exist_ok=True)
+    servers, facts, missing = {}, {}, {}
+    log_path = os.path.join(out, "build.log")
+    log = open(log_path, "w")
+
+    # libuv: its own CMake build, with this project's MinGW-w64 toolchain file.
+    uv = os.path.join(source, "libuv")
+    if os.path.isfile(os.path.join(uv, "CMakeLists.txt")):
+        with open(os.path.join(uv, "include", "uv", "version.h")) as f:
+            text = f.read()
+        version = ".".join(re.search(rf"#define UV_VERSION_{part}\s+(\d+)", text).group(1)
+                           for part in ("MAJOR", "MINOR", "PATCH"))
+        uv_build = os.path.join(out, "libuv")
+        exe = os.path.join(out, "uv_echo_server.exe")
+        flags = ["-O2", "-Wall", "-Wextra", "-std=c11"]
+        ok = (run_logged(["cmake", "-S", uv, "-B", uv_build,
+                          "-DCMAKE_TOOLCHAIN_FILE=" + os.path.join(REPO, "cmake",
+                                                                   "mingw-w64-x86_64.cmake"),
+                          "-DCMAKE_BUILD_TYPE=Release", "-DLIBUV_BUILD_SHARED=OFF",
+                          "-DLIBUV_BUILD_TESTS=OFF", "-DLIBUV_BUILD_BENCH=OFF"], log)
+              and run_logged(["cmake", "--build", uv_build, "--target", "uv_a",
+                              "-j", str(os.cpu_count() or 1)], log)
+              and run_logged(["x86_64-w64-mingw32-gcc", *flags, "-I", os.path.join(uv, "include"),
+                              "-o", exe, os.path.join(HERE, "uv_echo_server.c"),
+                              os.path.join(uv_build, "libuv.a"), "-lpsapi", "-luser32",
+                              "-ladvapi32", "-liphlpapi", "-luserenv", "-lws2_32", "-ldbghelp",
+                              "-lole32", "-lshell32"], log))
+        if ok:
+            servers["libuv"] = Server("libuv", f"libuv {version}", exe, lambda port: ["0"],
+                                      summary=re.compile(r"^stopped: \d+ connections served",
+                                                         re.M), third_party=True)
+            tarballs = [name for name in os.listdir(source) if name.startswith("libuv")
+                        and name.endswith(".tar.gz")]
+            facts["libuv"] = {
+                "what": f"libuv {version}, built from source with its CMakeLists.txt "
+                        "(static library `uv_a`, Release) and this project's toolchain file "
+                        "`cmake/mingw-w64-x86_64.cmake`; the server is ours, "
+                        "`bench/uv_echo_server.c` (`gcc " + " ".join(flags) + "`)",
+                "files": [(name, sha256(os.path.join(source, name))) for name in tarballs]
+                or [("libuv/include/uv/version.h", sha256(os.path.join(uv, "include", "uv",
+                                                                       "version.h")))],
+            }
+        else:
+            missing["libuv"] = f"its build failed (see {log_path})"
+    else:
+        missing["libuv"] = f"no {uv}/CMakeLists.txt"
+
+    # Microsoft's iocpserver sample: C++ with Microsoft extensions; see
+    # bench/compat/iocpserver_compat.hpp for what makes g++ take it unchanged.
+    ms = os.path.join(source, "iocpserver")
+    if os.path.isfile(os.path.join(ms, "IocpServer.Cpp")) and os.path.isfile(
+            os.path.join(ms, "IocpServer.h")):
+        include = os.path.join(out, "iocpserver-include")
+        os.makedirs(include, exist_ok=True)
+        for link, target in (("iocpserver.h", os.path.join(os.path.abspath(ms), "IocpServer.h")),
+                             ("Ws2tcpip.h", "/usr/x86_64-w64-mingw32/include/ws2tcpip.h")):
+            path = os.path.join(include, link)
+            if os.path.lexists(path):
+                os.remove(path)
+            os.symlink(target, path)
+        exe = os.path.join(out, "iocpserver.exe")
+        command = ["x86_64-w64-mingw32-g++", "-O2",
+                   "-include", os.path.join(HERE, "compat", "iocpserver_compat.hpp"),
+                   "-I", include, "-o", exe, "-x", "c++", os.path.join(ms, "IocpServer.Cpp"),
+                   "-x", "none", "-lws2_32", "-static-libgcc", "-static-libstdc++"]
+        if shutil.which(command[0]) is None:
+            missing["iocpserver"] = (f"{command[0]} is missing (Debian: apt-get install "
+                                     "g++-mingw-w64-x86-64-win32)")
+        elif run_logged(command, log):
+            servers["iocpserver"] = Server("iocpserver", "iocpserver", exe,
+                                           lambda port: [f"-e:{port}"], fixed_port=True,
+                                           stop="kill", third_party=True)
+            facts["iocpserver"] = {
+                "what": "Microsoft's iocpserver sample (Windows-classic-samples), unchanged: "
+                        "`x86_64-w64-mingw32-g++ -O2 -include bench/compat/iocpserver_compat.hpp "
+                        "-x c++ IocpServer.Cpp -lws2_32 -static-libgcc -static-libstdc++`, "
+                        "started as `iocpserver -e:PORT`",
+                "files": [(f"iocpserver/{name}", sha256(os.path.join(ms, name)))
+                          for name in ("IocpServer.Cpp", "IocpServer.h")],
+            }
+        else:
+            missing["iocpserver"] = f"its build failed (see {log_path})"
+    else:
+        missing["iocpserver"] = f"no {ms}/IocpServer.Cpp and IocpServer.h"
+
+    # The textbook's server: C, compiled as it is.
+    book = os.path.join(source, "book", "IOCPEchoServ_win.c")
+    if os.path.isfile(book):
+        exe = os.path.join(out, "book_iocp_echo.exe")
+        flags = ["-O2", "-Wno-error=incompatible-pointer-types"]
+        if run_logged(["x86_64-w64-mingw32-gcc", *flags, "-o", exe, book, "-lws2_32"], log):
+            servers["book"] = Server("book", "book ch. 23", exe, lambda port: [str(port)],
+                                     fixed_port=True, stop="kill", third_party=True)
+            facts["book"] = {
+                "what": "`IOCPEchoServ_win.c`, the IOCP echo server of *TCP/IP Network "
+                        "Programming* (Yoon Sung Woo), chapter 23, unchanged: "
+                        "`x86_64-w64-mingw32-gcc " + " ".join(flags)
+                        + " IOCPEchoServ_win.c -lws2_32`, started as `IOCPEchoServ_win PORT`",
+                "files": [("book/IOCPEchoServ_win.c", sha256(book))],
+            }
+            if os.cpu_count() != 2:
+                facts["book"]["what"] += (
+                    f". This copy creates its completion port with a concurrency of 2 where "
+                    f"the book passes 0 (one per processor): not the same here, with "
+                    f"{os.cpu_count()} processors")
+        else:
+            missing["book"] = f"its build failed (see {log_path})"
+    else:
+        missing["book"] = f"no {book}"
+    log.close()
+    return servers, facts, missing
 
 
 REQUEST = re.compile(r"^([0-9a-f]{4}): ([a-z_]+)\(")
@@ -130,9 +462,9 @@ def count_requests(build, server, round_trips=2000, connections=1):
 
     A private wineserver for a copy of the prefix logs every request
     (wineserver -d1); the native client makes none, so every request in the
-    window comes from the server process."""
-    import shutil
-    import tempfile
+    window comes from the server process. The window opens once the server
+    is set up (its ready line, or for a server that prints none, once it has
+    accepted a probe connection)."""
     prefix = tempfile.mkdtemp(prefix="bench-prefix-")
     try:
         shutil.copytree(os.path.join(build, "wineprefix"), prefix, dirs_exist_ok=True,
@@ -143,31 +475,26 @@ def count_requests(build, server, round_trips=2000, connections=1):
         with open(log_path, "w") as log:
             ws = subprocess.Popen(["wineserver", "-f", "-d1", "-p"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=log)
-            # Wine's helper processes start with the first program and would
-            # inherit its pipes: start them now, with none (as
-            # cmake/wine-session.sh does).
-            subprocess.run(["wine", "cmd", "/c", "exit"], env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
-            proc = subprocess.Popen(["wine", os.path.join(build, "bin", server + ".exe"),
-                                     "--quiet", "0"], env=env, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            port = None
-            for line in proc.stdout:
-                found = re.search(r"listening on 127\.0\.0\.1 port (\d+)", line)
-                if found:
-                    port = found.group(1)
-                if port is not None and "echoing on one thread" in line:
-                    break  # set-up done (its handle count is thousands of requests)
-            start = os.path.getsize(log_path)
-            subprocess.run([os.path.join(build, "native_client"), "127.0.0.1", port,
-                            str(connections), str(round_trips // connections), "64"],
-                           check=True, capture_output=True, timeout=300)
-            end = os.path.getsize(log_path)
-            proc.stdin.write("stop\n")
-            proc.stdin.flush()
-            proc.communicate(timeout=60)
-            subprocess.run(["wineserver", "-k"], env=env, capture_output=True)
-            ws.wait(timeout=30)
+            try:
+                # Wine's helper processes start with the first program and would
+                # inherit its pipes: start them now, with none (as
+                # cmake/wine-session.sh does).
+                subprocess.run(["wine", "cmd", "/c", "exit"], env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+                running = Running(server, env)
+                try:
+                    start = os.path.getsize(log_path)
+                    subprocess.run([os.path.join(build, "native_client"), "127.0.0.1",
+                                    str(running.port), str(connections),
+                                    str(round_trips // connections), "64"],
+                                   check=True, capture_output=True, timeout=300)
+                    end = os.path.getsize(log_path)
+                    running.finish()
+                finally:
+                    running.kill()
+            finally:
+                subprocess.run(["wineserver", "-k"], env=env, capture_output=True)
+                ws.wait(timeout=30)
         counts = {}
         with open(log_path, "rb") as f:
             f.seek(start)
@@ -199,53 +526,118 @@ def machine():
     }
 
 
+def cell(outcomes, digits, time_limit):
+    """A table cell: median (lowest-highest) of the runs that gave a figure,
+    and what went wrong in the others."""
+    values = [o.value for o in outcomes if o.value is not None]
+    parts = []
+    if values:
+        parts.append(f"{statistics.median(values):.{digits}f} "
+                     f"({min(values):.{digits}f}-{max(values):.{digits}f})")
+    partial = sum(1 for o in outcomes if o.status == "partial")
+    if partial:
+        parts.append(f"partial: stopped at the {time_limit:g} s limit in {partial} of "
+                     f"{len(outcomes)} runs")
+    for status in ("crashed", "failed", "timeout", "no start", "bad stop"):
+        n = sum(1 for o in outcomes if o.status == status)
+        if n:
+            word = {"no start": "did not start", "bad stop": "did not stop cleanly",
+                    "timeout": "timed out"}.get(status, status)
+            parts.append(f"**{word}** in {n} of {len(outcomes)} runs")
+    return "; ".join(parts)
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    build, out = args[0], args[1]
-    repeat, servers = 3, ["ch05_server"]
+    build, out = os.path.abspath(args[0]), args[1]
+    repeat, names, clients, third_party, time_limit = 3, None, ["native", "ch05_client"], None, 60.0
+    loads = LOADS
     rest = args[2:]
     while rest:
         option = rest.pop(0)
         if option == "--repeat" and rest:
             repeat = int(rest.pop(0))
         elif option == "--servers" and rest:
-            servers = rest.pop(0).split(",")
+            names = rest.pop(0).split(",")
+        elif option == "--clients" and rest:
+            clients = rest.pop(0).split(",")
+        elif option == "--loads" and rest:
+            wanted = rest.pop(0).split(",")
+            loads = [load for load in LOADS if load[0] in wanted]
+            if len(loads) != len(wanted):
+                print("bench.py: --loads takes " + ",".join(load[0] for load in LOADS),
+                      file=sys.stderr)
+                return 2
+        elif option == "--third-party" and rest:
+            third_party = os.path.abspath(rest.pop(0))
+        elif option == "--time-limit" and rest:
+            time_limit = float(rest.pop(0))
         else:
             print(f"bench.py: unknown option {option}", file=sys.stderr)
             return 2
+    if any(c not in ("native", "ch05_client") for c in clients):
+        print("bench.py: --clients takes native and ch05_client", file=sys.stderr)
+        return 2
 
     build_native_client(build)
-    clients = ["native", "ch05_client"]
-    samples = {(s, c, name): [] for s in servers for c in clients for name, _, _ in LOADS}
-    cpu = {(s, c, name): [] for s in servers for c in clients for name, _, _ in LOADS}
-    total = repeat * len(servers) * len(clients) * len(LOADS)
+    available, facts, missing = {}, {}, {}
+    if third_party is not None:
+        print(f"building the third-party servers from {third_party} ...", flush=True)
+        available, facts, missing = build_third_party(build, third_party)
+        for name in THIRD_PARTY_ORDER:
+            print(f"  {name}: " + ("built" if name in available else "not built: " + missing[name]),
+                  flush=True)
+    if names is None:
+        names = [n for n in DEFAULT_CHAPTER_SERVERS
+                 if os.path.isfile(os.path.join(build, "bin", n + ".exe"))]
+        names += [n for n in THIRD_PARTY_ORDER if n in available]
+    servers = []
+    for name in names:
+        if name in available:
+            servers.append(available[name])
+        elif name in THIRD_PARTY_ORDER:
+            why = missing.get(name, "it needs --third-party DIR")
+            print(f"bench.py: cannot run {name}: {why}", file=sys.stderr)
+            return 2
+        elif re.fullmatch(r"ch\d\d_server", name) and os.path.isfile(
+                os.path.join(build, "bin", name + ".exe")):
+            servers.append(chapter_server(build, name))
+        else:
+            print(f"bench.py: no server called {name} (built?)", file=sys.stderr)
+            return 2
+
+    keys = [(s.name, c, name) for s in servers for c in clients for name, _, _ in loads]
+    outcomes = {key: [] for key in keys}
+    total = repeat * len(keys)
     done = 0
     for round_number in range(repeat):
         for server in servers:
             for client in clients:
-                for name, _, load_args in LOADS:
+                for name, _, load_args in loads:
                     done += 1
-                    print(f"[{done}/{total}] round {round_number + 1}: {server}, {client} client, "
-                          f"{name} ...", end=" ", flush=True)
-                    try:
-                        rate, mbps, cpu_ms = run_once(build, server, client, load_args)
-                    except (RuntimeError, subprocess.TimeoutExpired) as failure:
-                        print("FAILED")
-                        print(failure, file=sys.stderr)
-                        return 1
-                    value = mbps if name == "stream" else rate
-                    samples[(server, client, name)].append(value)
-                    cpu[(server, client, name)].append(cpu_ms)
-                    print(f"{value:.1f}", flush=True)
+                    print(f"[{done}/{total}] round {round_number + 1}: {server.name}, {client} "
+                          f"client, {name} ...", end=" ", flush=True)
+                    outcome = run_once(build, server, client, name, load_args, time_limit)
+                    outcomes[(server.name, client, name)].append(outcome)
+                    shown = "" if outcome.value is None else f"{outcome.value:.1f}"
+                    if outcome.status == "ok":
+                        print(shown, flush=True)
+                    else:
+                        print(f"{outcome.status.upper()} {shown}", flush=True)
+                        print(f"    {outcome.detail}", flush=True)
 
     requests = {}
     for server in servers:
-        print(f"wineserver requests per round trip: {server} ...", end=" ", flush=True)
-        requests[server] = count_requests(build, server)
-        print(f"{sum(requests[server].values()):.1f}", flush=True)
+        print(f"wineserver requests per round trip: {server.name} ...", end=" ", flush=True)
+        try:
+            requests[server.name] = count_requests(build, server)
+            print(f"{sum(requests[server.name].values()):.1f}", flush=True)
+        except (ServerFailure, subprocess.SubprocessError, OSError) as failure:
+            requests[server.name] = one_line(str(failure)) or type(failure).__name__
+            print(f"FAILED: {requests[server.name]}", flush=True)
 
     info = machine()
     lines = [
@@ -280,26 +672,31 @@ def main():
         f"Machine: {info['cpu']}, {info['cores']} cores; {info['os']}; {info['wine']}; "
         f"{info['date']}.",
         "",
-        "| Load | Client | " + " | ".join(servers)
+        "| Load | Client | " + " | ".join(s.column for s in servers)
         + " | CPU per round trip (MB/s rows: per 16 MiB message) |",
         "|---|---|" + "---|" * len(servers) + "---|",
     ]
-    csv = ["server,client,load,median,min,max,unit,cpu_ms_per_round_trip"]
-    for name, what, load_args in LOADS:
+    csv = ["server,client,load,median,min,max,unit,cpu_ms_per_round_trip,runs,runs_ok,problems"]
+    for name, what, load_args in loads:
         unit = "MB/s" if name == "stream" else "round trips/s"
+        digits = 1 if unit == "MB/s" else 0
         for client in clients:
             cells, cpus = [], []
             for server in servers:
-                values = samples[(server, client, name)]
-                digits = 1 if unit == "MB/s" else 0
-                cells.append(f"{statistics.median(values):.{digits}f} "
-                             f"({min(values):.{digits}f}-{max(values):.{digits}f})")
-                cpus.append(f"{statistics.median(cpu[(server, client, name)]):.3f} ms")
-                csv.append(f"{server},{client},{name},{statistics.median(values):.1f},"
-                           f"{min(values):.1f},{max(values):.1f},{unit},"
-                           f"{statistics.median(cpu[(server, client, name)]):.4f}")
+                runs = outcomes[(server.name, client, name)]
+                cells.append(cell(runs, digits, time_limit))
+                cpu_values = [o.cpu for o in runs if o.cpu is not None]
+                cpus.append(f"{statistics.median(cpu_values):.3f} ms" if cpu_values else "-")
+                values = [o.value for o in runs if o.value is not None]
+                figures = (f"{statistics.median(values):.1f},{min(values):.1f},{max(values):.1f}"
+                           if values else ",,")
+                problems = ";".join(o.status for o in runs if o.status != "ok")
+                csv.append(f"{server.name},{client},{name},{figures},{unit},"
+                           + (f"{statistics.median(cpu_values):.4f}" if cpu_values else "")
+                           + f",{len(runs)},{sum(o.status == 'ok' for o in runs)},{problems}")
             lines.append(f"| {what} | {client} | " + " | ".join(cells) + " | "
                          + ", ".join(cpus) + " |")
+    lines += problem_lines(servers, clients, loads, outcomes, time_limit)
     lines += ["", "## What bounds these figures {#bench_bounds}", "",
               "Under Wine each socket operation, and each delivery of a completion,",
               "is a request to the one `wineserver` process. `bench.py` counts them",
@@ -308,26 +705,82 @@ def main():
               "none, so every request is the server's. Requests that came less than",
               "once in 20 round trips are left out:", ""]
     for server in servers:
-        total_requests = sum(requests[server].values())
-        top = [item for item in sorted(requests[server].items(), key=lambda item: -item[1])
+        if isinstance(requests[server.name], str):
+            lines.append(f"- `{server.column}`: not counted ({requests[server.name]}).")
+            continue
+        total_requests = sum(requests[server.name].values())
+        top = [item for item in sorted(requests[server.name].items(), key=lambda item: -item[1])
                if item[1] >= 0.05][:6]
-        lines.append(f"- `{server}`: {total_requests:.1f} requests per round trip ("
+        lines.append(f"- `{server.column}`: {total_requests:.1f} requests per round trip ("
                      + ", ".join(f"`{name}` {n:.2f}" for name, n in top) + ").")
     lines += ["", "The CPU column shows what each round trip costs the server and",
               "`wineserver` together; at a few tenths of a millisecond each, about",
               "3,000 round trips a second is what one core can give, whatever the",
               "number of connections. Only ratios between servers measured in the",
               "same run say anything about a model."]
+    lines += third_party_lines(servers, facts)
     lines += ["", "The loads (`ch05_client` arguments; `native_client` takes the same",
               "connections, messages and size):", ""]
-    for name, what, load_args in LOADS:
+    for name, what, load_args in loads:
         lines.append(f"- {what}: `ch05_client {' '.join(load_args)} HOST PORT`")
     with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.splitext(out)[0] + ".csv", "w", encoding="utf-8") as f:
         f.write("\n".join(csv) + "\n")
     print(f"results: {out}")
-    return 0
+    ours_failed = [key for key in keys if not key[0] in available
+                   and any(o.status != "ok" for o in outcomes[key])]
+    if ours_failed:
+        print("a chapter server failed: " + ", ".join("/".join(k) for k in ours_failed),
+              file=sys.stderr)
+    return 1 if ours_failed else 0
+
+
+def problem_lines(servers, clients, loads, outcomes, time_limit):
+    """Every run that did not verify every byte and end cleanly, and slow
+    connection set-ups: what the table's cells only count."""
+    lines = []
+    for server in servers:
+        for client in clients:
+            for name, what, _ in loads:
+                runs = outcomes[(server.name, client, name)]
+                for number, o in enumerate(runs, 1):
+                    if o.status != "ok":
+                        lines.append(f"- `{server.column}`, {client}, {what}, run {number}: "
+                                     f"{o.status}: {one_line(o.detail, 300)}")
+                opened = [o.opened for o in runs if o.opened is not None]
+                if opened and statistics.median(opened) >= 1.0:
+                    lines.append(f"- `{server.column}`, {client}, {what}: opening the "
+                                 f"connections took {statistics.median(opened):.1f} s "
+                                 "(median; not counted in the rate)")
+    if not lines:
+        return []
+    return ["", "## Failures and limits {#bench_failures}", "",
+            "Every run above that did not give a complete figure, and why, and the",
+            "loads whose connections were slow to open. *partial*: the native client",
+            f"stopped at the {time_limit:g} s limit (`--time-limit`) and the figure is",
+            "for what it verified until then; the other failed runs gave no figure.",
+            ""] + lines
+
+
+def third_party_lines(servers, facts):
+    lines = ["", "## Third-party servers {#bench_third_party_runs}", ""]
+    used = [s for s in servers if s.third_party]
+    if not used:
+        return lines + ["This run compared no third-party servers; `bench.py --third-party DIR`",
+                        "adds them (\\subpage bench_third_party says which and from where)."]
+    lines += ["None of their code is in this repository: `bench/get_third_party.sh DIR`",
+              "downloads it and `bench.py --third-party DIR` builds it with MinGW-w64",
+              "(\\subpage bench_third_party says which files, from where, and why each",
+              "build flag). Chapter servers are the `wine` preset's Debug build; these",
+              "are optimised (`-O2`, libuv Release), which matters little when the",
+              "cost is in `wineserver`. The ones built for this run:", ""]
+    for server in used:
+        fact = facts[server.name]
+        lines.append(f"- `{server.column}`: {fact['what']}. SHA-256: "
+                     + ", ".join(f"`{name}` {digest[:16]}..." for name, digest in fact["files"])
+                     + ".")
+    return lines
 
 
 if __name__ == "__main__":
