@@ -40,6 +40,9 @@ static const char usage[] = "usage: ch06_server [--threads N] [--max-clients N] 
 #define STOP_TIMEOUT_MS 10000u
 /* The accepting thread looks at the stop event at least this often. */
 #define ACCEPT_POLL_MS 250
+/* After an accept failure that is not the client's: the pause before the
+   next try. */
+#define ACCEPT_RETRY_MS 1000
 /* The key of the packets that stop the workers: no connection lives at 0. */
 #define STOP_KEY ((ULONG_PTR)0)
 #define MAX_THREADS 64
@@ -449,8 +452,15 @@ static void accept_until_stopped(struct server *sv)
         s = accept(sv->listener, (struct sockaddr *)&peer, &peer_length);
         if (s == INVALID_SOCKET) {
             int error = WSAGetLastError();
-            if (error != WSAEWOULDBLOCK)
-                ovs_report_error("accept", error); /* that client's problem */
+            if (error == WSAEWOULDBLOCK)
+                continue; /* the client gave up before we got to it */
+            ovs_report_error("accept", error);
+            /* A client that reset in the backlog (WSAECONNRESET; 10057 under
+               Wine) costs only itself. Anything else (no sockets or memory
+               left) would fail again at once while a connection waits:
+               pause before the next try instead of spinning. */
+            if (error != WSAECONNRESET && error != WSAENOTCONN)
+                WaitForSingleObject(sv->stop_event, ACCEPT_RETRY_MS);
             continue;
         }
         start_connection(sv, s, (const struct sockaddr *)&peer);

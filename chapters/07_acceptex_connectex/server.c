@@ -41,6 +41,8 @@ static const char usage[] = "usage: ch07_server [--threads N] [--accepts N] [--m
 /* The key of the packets that stop the workers: no connection lives at 0. */
 #define STOP_KEY ((ULONG_PTR)0)
 #define MAX_THREADS 64
+/* How often the main thread posts again accepts whose post failed. */
+#define ACCEPT_RETRY_MS 1000
 
 struct connection;
 
@@ -469,7 +471,9 @@ static int post_accept(struct server *sv, struct accept_slot *slot)
 // [post_accepts]
 /* Under sv->lock: keeps as many AcceptEx calls posted as --accepts asks,
    but never more than the connections still allowed by --max-clients, so
-   that clients beyond the limit wait in the backlog. */
+   that clients beyond the limit wait in the backlog. Called after every
+   accept packet and every freed connection, and once a second by the main
+   thread, which retries the slots whose post failed. */
 static void post_accepts(struct server *sv)
 {
     unsigned long i;
@@ -502,7 +506,7 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     SOCKET s = slot->s;
     struct sockaddr *local = NULL, *peer = NULL;
     struct sockaddr_storage peer_copy;
-    int local_length = 0, peer_length = 0, ready = 0;
+    int local_length = 0, peer_length = 0, ready = 0, retry_now = 1;
 
     /* The addresses point into the slot's buffer, which the next AcceptEx
        of this slot will overwrite: the peer's is copied out first. */
@@ -525,6 +529,11 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
             if (!WSAGetOverlappedResult(sv->listener, &slot->overlapped, &ignored_bytes, FALSE,
                                         &ignored_flags))
                 error = (DWORD)WSAGetLastError();
+            /* A client that reset before it was accepted (WSAECONNRESET;
+               10057 under Wine) costs only itself. Anything else could fail
+               again at once: the main thread posts this slot again within
+               a second instead. */
+            retry_now = error == WSAECONNRESET || error == WSAENOTCONN;
         }
     } else if (!sv->stopping) {
         /* The accepted socket takes the listener's properties only with
@@ -554,7 +563,8 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
         closesocket(s);
     }
     EnterCriticalSection(&sv->lock);
-    post_accepts(sv); /* this slot is idle again */
+    if (retry_now)
+        post_accepts(sv); /* this slot is idle again */
     if (sv->stopping && sv->alive == 0 && sv->posted == 0)
         SetEvent(sv->all_gone);
     LeaveCriticalSection(&sv->lock);
@@ -761,9 +771,14 @@ int main(int argc, char **argv)
         fflush(stdout);
         LeaveCriticalSection(&sv.lock);
         // [wait_for_stop]
-        /* Nothing to do here: accepting, echoing and closing all happen in
-           the workers. */
-        WaitForSingleObject(sv.stop_event, INFINITE);
+        /* Accepting, echoing and closing all happen in the workers. This
+           thread waits for the stop, and once a second posts again any
+           accept whose post failed (no socket or memory then). */
+        while (WaitForSingleObject(sv.stop_event, ACCEPT_RETRY_MS) == WAIT_TIMEOUT) {
+            EnterCriticalSection(&sv.lock);
+            post_accepts(&sv);
+            LeaveCriticalSection(&sv.lock);
+        }
         // [wait_for_stop]
     }
 
