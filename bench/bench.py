@@ -23,6 +23,8 @@ third-party server whose sources DIR holds):
   iocpserver    Microsoft's iocpserver sample, from DIR/iocpserver.
   book          IOCPEchoServ_win.c of TCP/IP Network Programming, ch. 23,
                 from DIR/book.
+  book-cr       CmplRouEchoServ_win.c of the same chapter (completion
+                routines on one thread), from DIR/book.
 bench/third_party.md says what DIR must hold (bench/get_third_party.sh DIR
 downloads it); none of it is in this repository. bench.py builds the
 third-party servers with MinGW-w64 into BUILD_DIR/bench-third-party. The
@@ -74,7 +76,7 @@ LISTENING = re.compile(r"listening on 127\.0\.0\.1 port (\d+)")
 OPENED = re.compile(r"connection\(s\) open in ([0-9.]+) s")
 
 DEFAULT_CHAPTER_SERVERS = ["ch05_server", "ch06_server", "ch07_server"]  # those built
-THIRD_PARTY_ORDER = ["libuv", "iocpserver", "book"]
+THIRD_PARTY_ORDER = ["libuv", "iocpserver", "book", "book-cr"]
 
 
 class Server:
@@ -450,6 +452,28 @@ def build_third_party(build, source):
             missing["book"] = f"its build failed (see {log_path})"
     else:
         missing["book"] = f"no {book}"
+
+    # The textbook's completion-routine server, the one chapter 5 corrects.
+    book_cr = os.path.join(source, "book", "CmplRouEchoServ_win.c")
+    if os.path.isfile(book_cr):
+        exe = os.path.join(out, "book_cmplrou_echo.exe")
+        flags = ["-O2", "-Wno-error=incompatible-pointer-types"]
+        if run_logged(["x86_64-w64-mingw32-gcc", *flags, "-o", exe, book_cr, "-lws2_32"], log):
+            servers["book-cr"] = Server("book-cr", "book ch. 23, routines", exe,
+                                        lambda port: [str(port)], fixed_port=True, stop="kill",
+                                        third_party=True)
+            facts["book-cr"] = {
+                "what": "`CmplRouEchoServ_win.c`, the completion-routine echo server of "
+                        "*TCP/IP Network Programming*, chapter 23, unchanged: "
+                        "`x86_64-w64-mingw32-gcc " + " ".join(flags)
+                        + " CmplRouEchoServ_win.c -lws2_32`, started as "
+                        "`CmplRouEchoServ_win PORT`",
+                "files": [("book/CmplRouEchoServ_win.c", sha256(book_cr))],
+            }
+        else:
+            missing["book-cr"] = f"its build failed (see {log_path})"
+    else:
+        missing["book-cr"] = f"no {book_cr}"
     log.close()
     return servers, facts, missing
 

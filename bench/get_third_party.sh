@@ -8,6 +8,7 @@
 #   DIR/iocpserver/IocpServer.Cpp    Microsoft's iocpserver sample
 #   DIR/iocpserver/IocpServer.h
 #   DIR/book/IOCPEchoServ_win.c      TCP/IP Network Programming, chapter 23
+#   DIR/book/CmplRouEchoServ_win.c   the same chapter's completion-routine server
 #
 #   bench/get_third_party.sh DIR
 #   LIBUV_VERSION=1.52.0 bench/get_third_party.sh DIR    another libuv release
@@ -98,8 +99,9 @@ for file in IocpServer.Cpp IocpServer.h; do
 done
 
 echo "TCP/IP Network Programming, chapter 23 ($book_repo, $book_commit):"
-get "$raw/$book_repo/$book_commit/ch23/IOCPEchoServ_win.c" "$dir/book/IOCPEchoServ_win.c" ||
-    status=1
+for file in IOCPEchoServ_win.c CmplRouEchoServ_win.c; do
+    get "$raw/$book_repo/$book_commit/ch23/$file" "$dir/book/$file" || status=1
+done
 
 if [ $status -ne 0 ]; then
     echo "Some sources could not be fetched (see above); bench.py --third-party $dir runs the others." >&2
