@@ -6,10 +6,11 @@
  * a time, a reader that stalls, ...) and checks every echoed byte.
  *
  * Every byte is known in advance: byte k of connection i's stream is
- * "0123456789abcdefghijklmnopqrstuvwxyz"[(k + 7 * i) % 36], the pattern of
- * chapter 5's client, with i counted from 0 within one run. An echo from the
- * wrong place, the wrong connection or in the wrong order is caught, and
- * reported with the connection and the byte offset.
+ * ovs_echo_byte(i, k) (common/ovs_load.c: 65521 pseudo-random bytes,
+ * repeated, connection i starting at position i * 7919), as in chapter 5's
+ * client, with i counted from 0 within one run. An echo from the wrong
+ * place, the wrong connection or in the wrong order is caught, and reported
+ * with the connection and the byte offset.
  *
  * Usage: echopeer <host> <port> MODE [ARGS]
  *   SIZE may end in K or M. N is at most 1000. Modes, and the last line each
@@ -94,8 +95,6 @@ static const char usage[] =
    fit into a 32-bit address space. A thread needs little more than CHUNK. */
 #define THREAD_STACK (256u * 1024u)
 
-static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-
 /* One connection. A sending thread writes only `sent` and `send_failed`; a
    receiving thread only `verified`, `failed` and `echo_started`; the main
    thread reads them after the threads have ended (or, for `echo_started`,
@@ -163,7 +162,7 @@ static int check_echo(struct connection *c, const char *data, size_t n, unsigned
     size_t i;
     for (i = 0; i < n; i++) {
         unsigned long long offset = c->verified + i;
-        char expected = alphabet[(offset + 7u * (unsigned long long)c->index) % 36u];
+        char expected = ovs_echo_byte(c->index, offset);
         if (offset >= limit) {
             report(c, "echoed byte %llu was never sent (only %llu were)", offset, limit);
             return -1;
@@ -186,7 +185,7 @@ static int send_pattern(struct connection *c, unsigned long long n)
     while (n > 0) {
         size_t want = n < CHUNK ? (size_t)n : CHUNK;
         size_t done = 0;
-        ovs_fill_pattern(data, want, c->sent + 7u * (unsigned long long)c->index);
+        ovs_echo_fill(data, want, c->index, c->sent);
         while (done < want) {
             /* A blocking send may take less than offered: send the rest. */
             int sent = send(c->s, data + done, (int)(want - done), 0);
@@ -682,7 +681,7 @@ static int stall_send(struct connection *c)
         size_t want = c->size - c->sent < CHUNK ? (size_t)(c->size - c->sent) : CHUNK;
         WSAPOLLFD entry;
         int n, ready, error;
-        ovs_fill_pattern(data, want, c->sent + 7u * (unsigned long long)c->index);
+        ovs_echo_fill(data, want, c->index, c->sent);
         n = send(c->s, data, (int)want, 0);
         if (n != SOCKET_ERROR) {
             c->sent += (unsigned long long)n;

@@ -8,9 +8,11 @@
  * back while it is still being written (an echo server cannot hold what a
  * client does not read).
  *
- * Every byte is known in advance: byte k of connection i's stream is
- * "0123456789abcdefghijklmnopqrstuvwxyz"[(k + 7 * i) % 36], so an echo from
- * the wrong place, the wrong connection or the wrong order is caught.
+ * Every byte is known in advance: connection i's stream is a pseudo-random
+ * pattern of 65521 bytes (a prime), repeated, that starts at position
+ * i * 7919 (ovs_echo_byte() in common/ovs_load.c), so no two connections
+ * send the same bytes and an echo from the wrong place, the wrong
+ * connection or in the wrong order is caught.
  *
  * Usage: ch05_client [options] <host> <port>
  *   --connections C  connections at once (default 1)
@@ -62,7 +64,7 @@ struct client {
     size_t n_sizes;
     unsigned long long sizes[MAX_SIZES];
     unsigned long long round_trips, bytes_verified;
-    const char *pattern; /* the alphabet repeated, long enough for any message */
+    const char *pattern; /* from ovs_echo_pattern(): long enough for any message */
     int half_close, quiet;
     unsigned long progress; /* bumped by every routine: the time-out watches it */
 };
@@ -92,12 +94,12 @@ static unsigned long long message_size(const struct client *cl, unsigned long me
 
 // [post_send]
 /* Sends the rest of the current message, straight from the shared pattern:
-   the bytes for stream offset k start at pattern[(k + 7 * i) % 36]. */
+   ovs_echo_from() says where connection i's bytes from offset k are. */
 static int post_send(struct connection *c)
 {
     WSABUF buffer;
     unsigned long long left = c->message_end - c->sent;
-    buffer.buf = (char *)ovs_stream_from(c->client->pattern, c->index, c->sent);
+    buffer.buf = (char *)ovs_echo_from(c->client->pattern, c->index, c->sent);
     buffer.len = (ULONG)left;
     memset(&c->send_ov, 0, sizeof c->send_ov);
     c->send_ov.hEvent = (WSAEVENT)c;
@@ -205,7 +207,7 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
     /* Every byte checked against what was sent at that offset. */
     for (i = 0; i < bytes; i++) {
         if (c->verified + i >= c->message_end ||
-            c->buffer[i] != ovs_stream_byte(c->index, c->verified + i)) {
+            c->buffer[i] != ovs_echo_byte(c->index, c->verified + i)) {
             char what[128];
             snprintf(what, sizeof what, "echoed byte %llu is wrong (or was never sent)",
                      c->verified + i);
@@ -279,7 +281,7 @@ int main(int argc, char **argv)
        one could run inside it. Here none can, because none is pending yet. */
     cl.connections = (struct connection *)calloc(cl.count, sizeof *cl.connections);
     sockets = (SOCKET *)calloc(cl.count, sizeof *sockets);
-    pattern = (char *)malloc((size_t)largest + 36u);
+    pattern = ovs_echo_pattern(largest);
     if (cl.connections == NULL || sockets == NULL || pattern == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         free(cl.connections);
@@ -297,7 +299,6 @@ int main(int argc, char **argv)
     for (i = 0; i < cl.count; i++)
         cl.connections[i].s = sockets[i];
     free(sockets);
-    ovs_fill_pattern(pattern, (size_t)largest + 36u, 0);
     cl.pattern = pattern;
     if (!quiet)
         printf("%lu connection(s) made; each sends %lu message(s)\n", cl.count, cl.messages);
