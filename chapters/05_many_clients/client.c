@@ -49,7 +49,7 @@ struct connection {
     struct client *client;
     SOCKET s;
     unsigned long index;
-    unsigned long messages_done;
+    unsigned long messages_started, messages_done;
     unsigned long long sent;        /* stream bytes handed to the system */
     unsigned long long message_end; /* stream offset where this message ends */
     unsigned long long verified;    /* stream bytes echoed and checked */
@@ -136,8 +136,19 @@ static int post_receive(struct connection *c)
 
 static void start_message(struct connection *c)
 {
-    c->message_end = c->sent + message_size(c->client, c->messages_done);
+    c->message_end = c->sent + message_size(c->client, c->messages_started);
+    c->messages_started++;
     (void)post_send(c);
+}
+
+/* The next message may start only when the whole echo is back AND the
+   send's routine has run: it reuses send_ov, and nothing orders the
+   routines of two different operations. Called by both routines. */
+static void start_next_if_due(struct connection *c)
+{
+    if (!c->failed && !c->finished && !c->send_outstanding && c->sent == c->message_end &&
+        c->verified == c->message_end && c->messages_started < c->client->messages)
+        start_message(c);
 }
 
 static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
@@ -162,7 +173,7 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
     c->sent += bytes;
     if (c->sent < c->message_end) {
         (void)post_send(c); /* defensive: an overlapped send takes it all */
-    } else if (c->client->half_close && c->messages_done + 1 == c->client->messages) {
+    } else if (c->client->half_close && c->messages_started == c->client->messages) {
         /* Nothing more to send: say so. The echo of the rest, then the end
            of stream, must still come. */
         if (shutdown(c->s, SD_SEND) == SOCKET_ERROR) {
@@ -170,6 +181,8 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
             snprintf(what, sizeof what, "shutdown() failed: %d", WSAGetLastError());
             fail(c, what);
         }
+    } else {
+        start_next_if_due(c); /* the echo may be back already */
     }
 }
 
@@ -221,17 +234,18 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
         /* A round trip: the whole message is back. */
         cl->round_trips++;
         c->messages_done++;
-        if (c->messages_done < cl->messages) {
-            start_message(c);
-        } else if (!cl->half_close) {
+        if (c->messages_done == cl->messages && !cl->half_close) {
             c->finished = 1;
             cl->finished++;
             closesocket(c->s); /* graceful: everything sent was echoed */
             return;
         }
+        start_next_if_due(c); /* unless the send's routine is still due */
     }
-    /* More is due (the rest of this message, or the end of stream). */
-    (void)post_receive(c);
+    /* More is due (the rest of this message, the next one, or the end of
+       stream), unless a failed send has just closed the socket. */
+    if (!c->failed)
+        (void)post_receive(c);
 }
 // [receive_completed]
 
@@ -252,7 +266,7 @@ int main(int argc, char **argv)
     };
     struct client cl;
     unsigned long long largest = 0;
-    unsigned long i, last_progress;
+    unsigned long i, last_progress, outstanding;
     char *pattern = NULL;
     SOCKET *sockets;
     double started, elapsed;
@@ -335,12 +349,20 @@ int main(int argc, char **argv)
     /* Nothing may be freed while a routine is still due (closing the
        sockets above aborted the operations; their routines come now). */
     for (;;) {
-        unsigned long outstanding = 0;
+        outstanding = 0;
         for (i = 0; i < cl.count; i++)
             outstanding += (unsigned long)(cl.connections[i].send_outstanding +
                                            cl.connections[i].recv_outstanding);
         if (outstanding == 0 || SleepEx(5000, TRUE) != WAIT_IO_COMPLETION)
             break;
+    }
+    if (outstanding != 0) {
+        /* The system may still write into the buffers and WSAOVERLAPPEDs:
+           free nothing, and skip WSACleanup, which would cancel them
+           behind our back (as the server does). */
+        fprintf(stderr, "%lu operations still outstanding 5 s after the sockets were closed\n",
+                outstanding);
+        return OVS_EXIT_FAILURE;
     }
 
     ovs_print_load_result(cl.count, cl.messages, cl.round_trips, cl.bytes_verified, elapsed);
