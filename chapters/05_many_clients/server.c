@@ -321,13 +321,13 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
 // [send_completed]
 
 /* Out of memory for one connection: that client is refused, everyone
-   else goes on. */
-static void refuse(const struct server *sv, SOCKET s, unsigned long id, const char *what)
+   else goes on. `simulated`: --fail-alloc or --fail-alloc-buffers. */
+static void refuse(const struct server *sv, SOCKET s, unsigned long id, const char *what,
+                   int simulated)
 {
-    /* calloc reports nothing in GetLastError; a test's failure neither. */
+    /* VirtualAlloc sets GetLastError; calloc and a test's failure do not. */
     ovs_report_error(sv->guard ? "VirtualAlloc" : "calloc",
-                     sv->guard && GetLastError() != 0 ? (int)GetLastError()
-                                                      : ERROR_NOT_ENOUGH_MEMORY);
+                     sv->guard && !simulated ? (int)GetLastError() : ERROR_NOT_ENOUGH_MEMORY);
     printf("connection %lu refused: no memory for its %s\n", id, what);
     closesocket(s);
 }
@@ -347,17 +347,16 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
         closesocket(s);
         return;
     }
-    SetLastError(0);
     if (id != sv->fail_alloc_at)
         c = (struct connection *)allocate(sv, sizeof *c);
     if (c == NULL) {
-        refuse(sv, s, id, "context");
+        refuse(sv, s, id, "context", id == sv->fail_alloc_at);
         return;
     }
     if (id != sv->fail_buffers_at)
         buffers = (char *)allocate(sv, 2 * (size_t)sv->buffer_size);
     if (buffers == NULL) {
-        refuse(sv, s, id, "buffers");
+        refuse(sv, s, id, "buffers", id == sv->fail_buffers_at);
         release(sv, c, sizeof *c);
         return;
     }
