@@ -192,6 +192,7 @@ function(tutorial_echo_server_tests id server)
   # short, and the client would say so.
   tutorial_test(${id}.battery.late_reader
     --client-out "latereader: 16 connections, 67108864 bytes verified, then the end of stream on each"
+    --server-out "ends of stream during an echo: "
     --server-not "ends of stream during an echo: 0"
     ${stopped}
     -- ${srv} 0 -- echopeer {host} {port} latereader 16 4M)
