@@ -539,17 +539,13 @@ static DWORD WINAPI halfclose_thread(LPVOID argument)
     return 0;
 }
 
-/* latereader: a pause, then the whole echo, slowly, then the end of stream. */
+/* latereader: a pause, then halfclose's reading, slowly. */
 static DWORD WINAPI late_reader_thread(LPVOID argument)
 {
     struct connection *c = (struct connection *)argument;
     Sleep(LATE_READ_PAUSE_MS);
     c->read_rate = LATE_READ_RATE;
-    if (receive_echo(c, c->size, c->size) != 0 || expect_end(c) != 0) {
-        c->failed = 1;
-        return 1;
-    }
-    return 0;
+    return halfclose_thread(argument);
 }
 
 /* slow: one byte per send(), each echoed before the next goes. */
