@@ -30,15 +30,17 @@
  *   slow N SIZE        N connections at once: each sends SIZE bytes one
  *                      byte per send(), waiting for each byte's echo
  *                      -> "slow: N connections, B bytes verified one at a time"
- *   latereader N SIZE  N connections at once: each sends SIZE bytes and
- *                      shuts down its sending side, while its reader first
- *                      waits a second, then reads slowly (2 MiB/s). The
- *                      server's sends keep waiting for room, so the end of
- *                      stream can reach it while its last echo is still
- *                      going out: with SIZE above what the systems buffer
- *                      one way (under Wine: 2 MiB is not, 4 MiB is), for
- *                      about half the connections, measured under Wine.
- *                      Every byte back, then the end of stream
+ *   latereader N SIZE  N connections at once, each with a receive buffer of
+ *                      4 KiB (SO_RCVBUF, set before connecting): each sends
+ *                      SIZE bytes and shuts down its sending side, while
+ *                      its reader first waits a second, then reads slowly
+ *                      (1 MiB/s). The server's sends keep waiting for room,
+ *                      so the end of stream reaches it while its last echo
+ *                      is still going out: with SIZE above what the server
+ *                      buffers (about 2 MB under Wine), on every connection
+ *                      in every run measured under Wine (without the small
+ *                      buffer: on about half). Every byte back, then the
+ *                      end of stream
  *                      -> "latereader: N connections, B bytes verified, then
  *                          the end of stream on each"
  *   stall SIZE M K     connection 0 sends (non-blocking) and never reads,
@@ -111,10 +113,12 @@ static const char usage[] =
 #define STALL_GRACE_MS 500
 /* midmessage: what a connection that stopped reading sends at most. */
 #define MIDMESSAGE_STALL_MAX (64ull * 1024u * 1024u)
-/* latereader: the reader's pause, and how fast it reads after it: slower
-   than the server echoes, so its sends keep waiting for room to the end. */
+/* latereader: the reader's pause, how fast it reads after it (slower than
+   the server echoes, so its sends keep waiting for room to the end), and
+   its receive buffer (small, so that the room comes in small steps). */
 #define LATE_READ_PAUSE_MS 1000u
-#define LATE_READ_RATE (2ul * 1024u * 1024u)
+#define LATE_READ_RATE (1ul * 1024u * 1024u)
+#define LATE_READ_BUFFER 4096
 #define ROUND_TRIP_SIZE 64u
 #define CHUNK (16u * 1024u)
 /* Stack reserved per thread: 2000 threads at the default 1 MiB would not
@@ -162,6 +166,7 @@ struct target {
     struct addrinfo pinned;
     struct sockaddr_storage pinned_address;
     int have_pinned;
+    ovs_socket_factory make; /* NULL: a plain socket */
 };
 
 /* A run whose threads are still running after JOIN_TIMEOUT_MS: nothing they
@@ -349,7 +354,7 @@ static int open_connection(struct target *t, struct connection *c, unsigned long
 {
     DWORD timeout = IO_TIMEOUT_MS;
     c->index = index;
-    c->s = ovs_connect(t->have_pinned ? &t->pinned : t->addresses, NULL);
+    c->s = ovs_connect(t->have_pinned ? &t->pinned : t->addresses, t->make);
     if (c->s == INVALID_SOCKET) {
         /* ovs_connect has said why (e.g. connect() failed: 10061). */
         report(c, "could not connect");
@@ -380,6 +385,24 @@ static int open_connection(struct target *t, struct connection *c, unsigned long
         return -1;
     }
     return 0;
+}
+
+/* latereader's sockets: a small receive buffer, set before connecting so
+   that the window is small from the start. */
+static SOCKET small_window_socket(const struct addrinfo *address)
+{
+    int size = LATE_READ_BUFFER;
+    SOCKET s = socket(address->ai_family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET) {
+        ovs_report_wsa_error("socket");
+        return INVALID_SOCKET;
+    }
+    if (setsockopt(s, SOL_SOCKET, SO_RCVBUF, (const char *)&size, sizeof size) == SOCKET_ERROR) {
+        ovs_report_wsa_error("setsockopt");
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
 }
 
 /* Connects n connections with indexes first..first+n-1, one after the
@@ -745,9 +768,12 @@ static int run_send_reset(struct target *t, unsigned long n, unsigned long long 
 static int run_threads(struct target *t, unsigned long n, unsigned long long size,
                        enum mode_kind kind)
 {
-    struct connection *connections = connect_new(t, n);
+    struct connection *connections;
     unsigned long i;
     int status = OVS_EXIT_OK;
+    if (kind == LATEREADER)
+        t->make = small_window_socket;
+    connections = connect_new(t, n);
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
     for (i = 0; i < n; i++) {
