@@ -9,9 +9,10 @@
  * the Wine server over loopback like any other Linux program, and leaves
  * wineserver to the server alone. It does what ch05_client does: C
  * connections, M messages of S bytes each, one message in flight per
- * connection, every echoed byte checked against the same pattern (byte k of
- * connection i is "0123456789abcdefghijklmnopqrstuvwxyz"[(k + 7 * i) % 36]),
- * reading while it writes.
+ * connection, every echoed byte checked against the same stream
+ * (ovs_echo_byte() in common/ovs_load.c, written out again here: 65521
+ * pseudo-random printable bytes, repeated, connection i starting at position
+ * i * 7919), reading while it writes.
  *
  * Usage: native_client HOST PORT CONNECTIONS MESSAGES SIZE [SECONDS]
  * Prints how long the connections took to open, then the same result line
@@ -35,7 +36,29 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+#include <stdint.h>
+
+/* The echo stream of common/ovs_load.c (ovs_echo_byte), which this file
+   cannot link: keep the two the same. */
+#define PERIOD 65521u
+#define STEP 7919u
+
+static char symbol(uint32_t j)
+{
+    static const char symbols[] =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+    j ^= j >> 16;
+    j *= 0x7feb352du;
+    j ^= j >> 15;
+    j *= 0x846ca68bu;
+    j ^= j >> 16;
+    return symbols[j & 63u];
+}
+
+static uint32_t position(unsigned long connection, unsigned long long offset)
+{
+    return (uint32_t)((offset % PERIOD + (unsigned long long)(connection % PERIOD) * STEP) % PERIOD);
+}
 
 struct connection {
     int fd;
@@ -85,14 +108,14 @@ int main(int argc, char **argv)
         return 2;
     }
     conns = calloc(count, sizeof *conns);
-    pattern = malloc(size + 36);
+    pattern = malloc(size + PERIOD);
     epoll = epoll_create1(0);
     if (conns == NULL || pattern == NULL || epoll < 0) {
         perror("native_client");
         return 1;
     }
-    for (i = 0; i < size + 36; i++)
-        pattern[i] = alphabet[i % 36];
+    for (i = 0; i < size + PERIOD; i++)
+        pattern[i] = symbol((uint32_t)(i % PERIOD));
     started = now();
     for (i = 0; i < count; i++) {
         struct epoll_event e;
@@ -144,7 +167,7 @@ int main(int argc, char **argv)
                 continue;
             if ((events[k].events & EPOLLOUT) && c->sent < c->message_end) {
                 size_t want = (size_t)(c->message_end - c->sent);
-                ssize_t m = send(c->fd, pattern + (c->sent + 7u * c->index) % 36u,
+                ssize_t m = send(c->fd, pattern + position(c->index, c->sent),
                                  want > (1u << 20) ? (1u << 20) : want, MSG_NOSIGNAL);
                 if (m > 0)
                     c->sent += (unsigned long long)m;
@@ -168,7 +191,7 @@ int main(int argc, char **argv)
                 }
                 for (j = 0; j < m; j++) {
                     if (c->verified + (unsigned long long)j >= c->message_end ||
-                        buffer[j] != alphabet[(c->verified + (unsigned long long)j + 7u * c->index) % 36u]) {
+                        buffer[j] != symbol(position(c->index, c->verified + (unsigned long long)j))) {
                         fprintf(stderr, "connection %lu: echoed byte %llu is wrong\n", c->index + 1,
                                 c->verified + (unsigned long long)j);
                         c->done = 1;

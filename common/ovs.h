@@ -437,28 +437,55 @@ int ovs_drain_cancelled(SOCKET *s, WSAOVERLAPPED *overlapped, DWORD cancel_error
 /** \name Echo load clients (chapter 5 on)
  *  @{ */
 
+/** The length of the echo tests' pattern: a prime, so that the streams of
+    all connections (up to 65520 of them) start at different places. */
+#define OVS_ECHO_PERIOD 65521u
+/** How far apart, in the pattern, connection i's and i+1's streams start. */
+#define OVS_ECHO_STEP 7919u
+
 /**
  * \brief Byte \p offset of connection \p connection's stream in the echo
- *        tests: the ovs_fill_pattern() alphabet, shifted by 7 per connection,
- *        so an echo from the wrong place or the wrong connection shows.
+ *        tests: OVS_ECHO_PERIOD pseudo-random printable bytes, repeated,
+ *        starting at (connection * OVS_ECHO_STEP) % OVS_ECHO_PERIOD. No two
+ *        connections of a run send the same bytes, and no stretch of a
+ *        stream repeats sooner than OVS_ECHO_PERIOD bytes later, so an echo
+ *        from another connection, another offset or in another order shows.
  * \param connection  The connection's number, from 0.
  * \param offset      The byte's position in that connection's stream.
  * \return The byte.
  */
-char ovs_stream_byte(unsigned long connection, unsigned long long offset);
+char ovs_echo_byte(unsigned long connection, unsigned long long offset);
 
 /**
- * \brief Where that stretch of a connection's stream starts in \p pattern, a
- *        buffer filled by ovs_fill_pattern(pattern, n + 36, 0): the n bytes
- *        from there are the stream's bytes from \p offset on. One read-only
- *        buffer serves every connection's sends.
- * \param pattern     The shared pattern buffer.
+ * \brief Writes \p length bytes of a connection's stream (see
+ *        ovs_echo_byte()), from stream position \p offset on.
+ * \param data        Where the bytes go.
+ * \param length      How many.
+ * \param connection  The connection's number, from 0.
+ * \param offset      The stream position of data[0].
+ */
+void ovs_echo_fill(char *data, size_t length, unsigned long connection, unsigned long long offset);
+
+/**
+ * \brief A read-only pattern buffer that every connection's sends can point
+ *        into (see ovs_echo_from()): \p longest + OVS_ECHO_PERIOD bytes.
+ * \param longest  The longest stretch that will be sent from it at once.
+ * \return A malloc'ed buffer the caller frees, or NULL when out of memory
+ *         (not reported).
+ */
+char *ovs_echo_pattern(unsigned long long longest);
+
+/**
+ * \brief Where a stretch of a connection's stream starts in a buffer from
+ *        ovs_echo_pattern(): the bytes from there, up to `longest` of them,
+ *        are the stream's bytes from \p offset on.
+ * \param pattern     The buffer from ovs_echo_pattern().
  * \param connection  The connection's number, from 0.
  * \param offset      The stream position of the first byte wanted.
  * \return A pointer into \p pattern.
  */
-const char *ovs_stream_from(const char *pattern, unsigned long connection,
-                            unsigned long long offset);
+const char *ovs_echo_from(const char *pattern, unsigned long connection,
+                          unsigned long long offset);
 
 /**
  * \brief Parses a comma-separated list of numbers (K and M allowed), such as

@@ -2,23 +2,71 @@
  * ovs_load.c - what the echo load clients share (chapter 5 on): connecting
  * many sockets to one server, the byte pattern every echoed byte is checked
  * against, message-size lists, and the result line.
+ *
+ * The pattern: OVS_ECHO_PERIOD pseudo-random printable bytes, repeated;
+ * connection i's stream starts at position (i * OVS_ECHO_STEP) modulo the
+ * period. The period is a prime, so every connection of a run (fewer than
+ * 65521) starts at a different place, and a stretch of the pattern matches
+ * only itself: an echo from another connection, another offset or in
+ * another order shows, unless it is a whole multiple of 65521 bytes off.
  */
 #include "ovs.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-
-char ovs_stream_byte(unsigned long connection, unsigned long long offset)
+/* Symbol j (0 <= j < OVS_ECHO_PERIOD) of the echo tests' pattern: a
+   printable character picked by a 32-bit integer hash of j (the "lowbias32"
+   mixer), so no stretch of the pattern resembles another. */
+static char echo_symbol(uint32_t j)
 {
-    return alphabet[(offset + 7u * (unsigned long long)connection) % 36u];
+    static const char symbols[] =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+    j ^= j >> 16;
+    j *= 0x7feb352du;
+    j ^= j >> 15;
+    j *= 0x846ca68bu;
+    j ^= j >> 16;
+    return symbols[j & 63u];
 }
 
-const char *ovs_stream_from(const char *pattern, unsigned long connection,
-                            unsigned long long offset)
+/* Where connection `connection`'s stream is in the pattern at `offset`. */
+static uint32_t echo_position(unsigned long connection, unsigned long long offset)
 {
-    return pattern + (offset + 7u * (unsigned long long)connection) % 36u;
+    return (uint32_t)((offset % OVS_ECHO_PERIOD +
+                       (unsigned long long)(connection % OVS_ECHO_PERIOD) * OVS_ECHO_STEP) %
+                      OVS_ECHO_PERIOD);
+}
+
+char ovs_echo_byte(unsigned long connection, unsigned long long offset)
+{
+    return echo_symbol(echo_position(connection, offset));
+}
+
+void ovs_echo_fill(char *data, size_t length, unsigned long connection, unsigned long long offset)
+{
+    uint32_t j = echo_position(connection, offset);
+    size_t i;
+    for (i = 0; i < length; i++) {
+        data[i] = echo_symbol(j);
+        if (++j == OVS_ECHO_PERIOD)
+            j = 0;
+    }
+}
+
+char *ovs_echo_pattern(unsigned long long longest)
+{
+    size_t size = (size_t)longest + OVS_ECHO_PERIOD;
+    char *pattern = (char *)malloc(size);
+    if (pattern != NULL)
+        ovs_echo_fill(pattern, size, 0, 0);
+    return pattern;
+}
+
+const char *ovs_echo_from(const char *pattern, unsigned long connection, unsigned long long offset)
+{
+    return pattern + echo_position(connection, offset);
 }
 
 int ovs_parse_number_list(const char *text, unsigned long long min, unsigned long long max,

@@ -11,18 +11,31 @@
 
 static HANDLE stop_event;
 static HANDLE stdin_thread;
+/* Held (shared) by a console handler while it uses stop_event, and
+   (exclusive) while the event is closed: a handler thread that Windows
+   started just before can never set a closed handle. */
+static SRWLOCK stop_event_lock = SRWLOCK_INIT;
 /* Written by the reader before it sets the event: the stop came from stdin,
    so the reader is on its way out. */
 static volatile LONG stopped_by_stdin;
+/* Set by the first stop request, from either source. */
+static volatile LONG stop_requested;
 
 // [stop_request]
 static BOOL WINAPI on_console_signal(DWORD signal)
 {
-    if (signal == CTRL_C_EVENT || signal == CTRL_BREAK_EVENT) {
-        SetEvent(stop_event);
-        return TRUE;
-    }
-    return FALSE;
+    BOOL handled = FALSE;
+    if (signal != CTRL_C_EVENT && signal != CTRL_BREAK_EVENT)
+        return FALSE;
+    /* A second Ctrl+C while the server stops is not ours: returning FALSE
+       passes it on to the default handler, which ends the process. */
+    if (InterlockedExchange(&stop_requested, 1) != 0)
+        return FALSE;
+    AcquireSRWLockShared(&stop_event_lock);
+    if (stop_event != NULL)
+        handled = SetEvent(stop_event);
+    ReleaseSRWLockShared(&stop_event_lock);
+    return handled;
 }
 
 /* Any line on standard input is a stop request. An end of input, as from
@@ -34,6 +47,7 @@ static DWORD WINAPI read_stdin(LPVOID unused)
     (void)unused;
     if (ReadFile(GetStdHandle(STD_INPUT_HANDLE), line, sizeof line, &n, NULL) && n > 0) {
         InterlockedExchange(&stopped_by_stdin, 1);
+        InterlockedExchange(&stop_requested, 1);
         SetEvent(stop_event);
     }
     return 0;
@@ -79,8 +93,11 @@ int ovs_stop_request_end(void)
     SetConsoleCtrlHandler(on_console_signal, FALSE);
     /* A reader that still waits would set the event when input comes:
        then the event stays open until the process ends. */
+    AcquireSRWLockExclusive(&stop_event_lock);
     if (ended)
         CloseHandle(stop_event);
-    stdin_thread = stop_event = NULL;
+    stop_event = NULL;
+    ReleaseSRWLockExclusive(&stop_event_lock);
+    stdin_thread = NULL;
     return ended;
 }

@@ -6,10 +6,11 @@
  * a time, a reader that stalls, ...) and checks every echoed byte.
  *
  * Every byte is known in advance: byte k of connection i's stream is
- * "0123456789abcdefghijklmnopqrstuvwxyz"[(k + 7 * i) % 36], the pattern of
- * chapter 5's client, with i counted from 0 within one run. An echo from the
- * wrong place, the wrong connection or in the wrong order is caught, and
- * reported with the connection and the byte offset.
+ * ovs_echo_byte(i, k) (common/ovs_load.c: 65521 pseudo-random bytes,
+ * repeated, connection i starting at position i * 7919), as in chapter 5's
+ * client, with i counted from 0 within one run. An echo from the wrong
+ * place, the wrong connection or in the wrong order is caught, and reported
+ * with the connection and the byte offset.
  *
  * Usage: echopeer <host> <port> MODE [ARGS]
  *   SIZE may end in K or M. N is at most 1000. Modes, and the last line each
@@ -29,12 +30,26 @@
  *   slow N SIZE        N connections at once: each sends SIZE bytes one
  *                      byte per send(), waiting for each byte's echo
  *                      -> "slow: N connections, B bytes verified one at a time"
+ *   latereader N SIZE  N connections at once, each with a receive buffer of
+ *                      4 KiB (SO_RCVBUF, set before connecting): each sends
+ *                      SIZE bytes and shuts down its sending side, while
+ *                      its reader first waits a second, then reads slowly
+ *                      (1 MiB/s). The server's sends keep waiting for room,
+ *                      so the end of stream reaches it while its last echo
+ *                      is still going out: with SIZE above what the server
+ *                      buffers (about 2 MB under Wine), on every connection
+ *                      in every run measured under Wine (without the small
+ *                      buffer: on about half). Every byte back, then the
+ *                      end of stream
+ *                      -> "latereader: N connections, B bytes verified, then
+ *                          the end of stream on each"
  *   stall SIZE M K     connection 0 sends (non-blocking) and never reads,
- *                      until SIZE bytes are out or no send is possible for
- *                      half a second ("stalled after X bytes"); then
- *                      connections 1..M, at once, each do K round trips of
- *                      64 bytes while connection 0 is still stalled; then
- *                      connection 0 is reset
+ *                      until no send is possible for half a second
+ *                      ("stalled after X bytes"; sending all SIZE bytes
+ *                      without a stall is a failure: the server buffers
+ *                      without limit); then connections 1..M, at once, each
+ *                      do K round trips of 64 bytes while connection 0 is
+ *                      still stalled; then connection 0 is reset
  *                      -> "stall: M other connections did K round trips each
  *                          while one reader stalled"
  *   backlog-reset      for a server started with --max-clients 1: A does a
@@ -49,14 +64,22 @@
  *                      MiB): a longer send fails after 20 s
  *                      -> "send-reset: N connections sent SIZE bytes and
  *                          reset" (SIZE in bytes)
- *   midmessage N SIZE  N connections each send SIZE bytes while reading the
- *                      echo, then stop without closing; once all of it is
- *                      sent and each has had at least the first byte back:
- *                      "mid-message on N connections". Then up to 30 s for
- *                      the server to end each connection (end of stream or
- *                      reset); what came back must be a correct prefix
- *                      -> "midmessage: N connections ended by the server,
- *                          B bytes verified"
+ *   midmessage N SIZE  N connections, none closed. The even-numbered ones
+ *                      send SIZE bytes while reading the echo (the server
+ *                      then has a receive pending); the odd-numbered ones
+ *                      do one round trip, then stop reading and send until
+ *                      the server takes no more (its send then waits; all
+ *                      64 MiB without a stall is a failure). Once all that
+ *                      is done: "mid-message on N connections". The odd
+ *                      ones read again only once a line comes on stdin (or
+ *                      stdin ends; within 30 s): the test sends it once the
+ *                      server has begun to stop (under Wine 8 the server's
+ *                      aborted send completes only when we read, measured).
+ *                      Then up to 30 s for the server to end each
+ *                      connection (end of stream or reset); what came back
+ *                      must be a correct prefix
+ *                      -> "midmessage: N connections ended by the server (K
+ *                          had stopped reading), B bytes verified"
  * Every line is flushed at once (the tests wait for them). Blocking sockets,
  * one thread per connection where connections must run at the same time;
  * every receive and send is bounded (SO_RCVTIMEO, SO_SNDTIMEO, WSAPoll).
@@ -72,8 +95,8 @@
 
 static const char usage[] =
     "usage: echopeer <host> <port> MODE [ARGS], MODE one of: reset N | silent N | "
-    "halfclose N SIZE | slow N SIZE | stall SIZE M K | backlog-reset | send-reset N SIZE | "
-    "midmessage N SIZE (see the file header)";
+    "halfclose N SIZE | latereader N SIZE | slow N SIZE | stall SIZE M K | backlog-reset | "
+    "send-reset N SIZE | midmessage N SIZE (see the file header)";
 
 #define MAX_CONNECTIONS 1000ul
 /* How long one receive or one send may wait for the server. */
@@ -88,13 +111,19 @@ static const char usage[] =
 /* stall: a non-blocking send may be refused for a moment while the data is
    still flowing; only a refusal that lasts this long is a stall. */
 #define STALL_GRACE_MS 500
+/* midmessage: what a connection that stopped reading sends at most. */
+#define MIDMESSAGE_STALL_MAX (64ull * 1024u * 1024u)
+/* latereader: the reader's pause, how fast it reads after it (slower than
+   the server echoes, so its sends keep waiting for room to the end), and
+   its receive buffer (small, so that the room comes in small steps). */
+#define LATE_READ_PAUSE_MS 1000u
+#define LATE_READ_RATE (1ul * 1024u * 1024u)
+#define LATE_READ_BUFFER 4096
 #define ROUND_TRIP_SIZE 64u
 #define CHUNK (16u * 1024u)
 /* Stack reserved per thread: 2000 threads at the default 1 MiB would not
    fit into a 32-bit address space. A thread needs little more than CHUNK. */
 #define THREAD_STACK (256u * 1024u)
-
-static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /* One connection. A sending thread writes only `sent` and `send_failed`; a
    receiving thread only `verified`, `failed` and `echo_started`; the main
@@ -107,6 +136,7 @@ struct connection {
     unsigned long long sent;     /* bytes handed to send() so far */
     unsigned long long verified; /* echoed bytes checked so far */
     int half_close;              /* shut down the sending side after `size` */
+    unsigned long read_rate;     /* receive_echo's bytes per second at most; 0: no limit */
     int failed, send_failed;
     int echo_started;            /* midmessage: the first byte came back */
     HANDLE first_echo;           /* midmessage: set after echo_started, or at the reader's end */
@@ -116,6 +146,18 @@ struct connection {
 #define RECEIVER 0
 #define SENDER 1
 
+enum mode_kind {
+    RESET,
+    SILENT,
+    HALFCLOSE,
+    LATEREADER,
+    SLOW,
+    STALL,
+    BACKLOG_RESET,
+    SEND_RESET,
+    MIDMESSAGE
+};
+
 /* Where the connections go: the address list, then the one address the
    first connection reached, so that every connection of a run goes to the
    same place (a name can resolve to several addresses). */
@@ -124,6 +166,7 @@ struct target {
     struct addrinfo pinned;
     struct sockaddr_storage pinned_address;
     int have_pinned;
+    ovs_socket_factory make; /* NULL: a plain socket */
 };
 
 /* A run whose threads are still running after JOIN_TIMEOUT_MS: nothing they
@@ -163,7 +206,7 @@ static int check_echo(struct connection *c, const char *data, size_t n, unsigned
     size_t i;
     for (i = 0; i < n; i++) {
         unsigned long long offset = c->verified + i;
-        char expected = alphabet[(offset + 7u * (unsigned long long)c->index) % 36u];
+        char expected = ovs_echo_byte(c->index, offset);
         if (offset >= limit) {
             report(c, "echoed byte %llu was never sent (only %llu were)", offset, limit);
             return -1;
@@ -186,7 +229,7 @@ static int send_pattern(struct connection *c, unsigned long long n)
     while (n > 0) {
         size_t want = n < CHUNK ? (size_t)n : CHUNK;
         size_t done = 0;
-        ovs_fill_pattern(data, want, c->sent + 7u * (unsigned long long)c->index);
+        ovs_echo_fill(data, want, c->index, c->sent);
         while (done < want) {
             /* A blocking send may take less than offered: send the rest. */
             int sent = send(c->s, data + done, (int)(want - done), 0);
@@ -208,8 +251,18 @@ static int send_pattern(struct connection *c, unsigned long long n)
 static int receive_echo(struct connection *c, unsigned long long target, unsigned long long limit)
 {
     char data[CHUNK];
+    ULONGLONG started = GetTickCount64();
+    unsigned long long first = c->verified;
     while (c->verified < target) {
-        int n = recv(c->s, data, (int)sizeof data, 0);
+        int n;
+        if (c->read_rate != 0) {
+            /* Not faster than read_rate: wait until this much is due. */
+            ULONGLONG due = started + (c->verified - first) * 1000u / c->read_rate;
+            ULONGLONG now = GetTickCount64();
+            if (due > now)
+                Sleep((DWORD)(due - now));
+        }
+        n = recv(c->s, data, (int)sizeof data, 0);
         if (n == SOCKET_ERROR) {
             report_call(c, "recv", WSAGetLastError(), c->verified);
             return -1;
@@ -301,7 +354,7 @@ static int open_connection(struct target *t, struct connection *c, unsigned long
 {
     DWORD timeout = IO_TIMEOUT_MS;
     c->index = index;
-    c->s = ovs_connect(t->have_pinned ? &t->pinned : t->addresses, NULL);
+    c->s = ovs_connect(t->have_pinned ? &t->pinned : t->addresses, t->make);
     if (c->s == INVALID_SOCKET) {
         /* ovs_connect has said why (e.g. connect() failed: 10061). */
         report(c, "could not connect");
@@ -332,6 +385,24 @@ static int open_connection(struct target *t, struct connection *c, unsigned long
         return -1;
     }
     return 0;
+}
+
+/* latereader's sockets: a small receive buffer, set before connecting so
+   that the window is small from the start. */
+static SOCKET small_window_socket(const struct addrinfo *address)
+{
+    int size = LATE_READ_BUFFER;
+    SOCKET s = socket(address->ai_family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET) {
+        ovs_report_wsa_error("socket");
+        return INVALID_SOCKET;
+    }
+    if (setsockopt(s, SOL_SOCKET, SO_RCVBUF, (const char *)&size, sizeof size) == SOCKET_ERROR) {
+        ovs_report_wsa_error("setsockopt");
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
 }
 
 /* Connects n connections with indexes first..first+n-1, one after the
@@ -491,6 +562,15 @@ static DWORD WINAPI halfclose_thread(LPVOID argument)
     return 0;
 }
 
+/* latereader: a pause, then halfclose's reading, slowly. */
+static DWORD WINAPI late_reader_thread(LPVOID argument)
+{
+    struct connection *c = (struct connection *)argument;
+    Sleep(LATE_READ_PAUSE_MS);
+    c->read_rate = LATE_READ_RATE;
+    return halfclose_thread(argument);
+}
+
 /* slow: one byte per send(), each echoed before the next goes. */
 static DWORD WINAPI slow_thread(LPVOID argument)
 {
@@ -523,14 +603,18 @@ static void signal_first_echo(struct connection *c)
         ovs_report_error("SetEvent", (int)GetLastError());
 }
 
-/* midmessage: takes the echo while the sending thread sends, then waits
-   (SO_RCVTIMEO is END_TIMEOUT_MS here) until the server ends the
-   connection: the end of stream or a reset, either is right. */
-static DWORD WINAPI midmessage_thread(LPVOID argument)
+/* midmessage: set once a line came on stdin (or it ended), for the
+   connections that stopped reading. */
+static HANDLE resume_reading;
+
+static int stall_send(struct connection *c);
+
+/* midmessage: reads (SO_RCVTIMEO is END_TIMEOUT_MS here) until the server
+   ends the connection: the end of stream or a reset, either is right. The
+   first echo sets first_echo, unless `signalled` says that was done. */
+static int read_to_the_end(struct connection *c, int signalled)
 {
-    struct connection *c = (struct connection *)argument;
     char data[CHUNK];
-    int signalled = 0;
     for (;;) {
         int n = recv(c->s, data, (int)sizeof data, 0);
         if (n == SOCKET_ERROR) {
@@ -568,6 +652,58 @@ static DWORD WINAPI midmessage_thread(LPVOID argument)
     if (!signalled)
         signal_first_echo(c); /* the main thread must not wait in vain */
     return c->failed ? 1 : 0;
+}
+
+/* midmessage, even connections: takes the echo while the sending thread
+   sends, then waits for the end. */
+static DWORD WINAPI midmessage_thread(LPVOID argument)
+{
+    return (DWORD)read_to_the_end((struct connection *)argument, 0);
+}
+
+/* midmessage, odd connections: one round trip, then sends without reading
+   until the server takes no more, so that its send of our echo waits; then
+   reads again only when told to, and on to the end. */
+static DWORD WINAPI stop_reading_thread(LPVOID argument)
+{
+    struct connection *c = (struct connection *)argument;
+    u_long nonblocking = 0;
+    DWORD waited;
+    c->size = ROUND_TRIP_SIZE + MIDMESSAGE_STALL_MAX;
+    if (round_trips(c, 1) != 0 || stall_send(c) != 0) {
+        c->failed = 1;
+        signal_first_echo(c);
+        return 1;
+    }
+    c->echo_started = 1;
+    signal_first_echo(c);
+    waited = WaitForSingleObject(resume_reading, END_TIMEOUT_MS);
+    if (waited != WAIT_OBJECT_0) {
+        report(c, "no line on stdin within %lu ms to read again", (unsigned long)END_TIMEOUT_MS);
+        c->failed = 1;
+        return 1;
+    }
+    if (ioctlsocket(c->s, FIONBIO, &nonblocking) == SOCKET_ERROR) {
+        report_call(c, "ioctlsocket", WSAGetLastError(), c->verified);
+        c->failed = 1;
+        return 1;
+    }
+    /* Every byte it sent is the limit: the echo may have been cut there. */
+    c->size = c->sent;
+    return (DWORD)read_to_the_end(c, 1);
+}
+
+/* midmessage: one line on stdin (or its end) lets the odd connections read
+   again. */
+static DWORD WINAPI stdin_thread(LPVOID unused)
+{
+    char line[64];
+    DWORD n;
+    (void)unused;
+    (void)ReadFile(GetStdHandle(STD_INPUT_HANDLE), line, sizeof line, &n, NULL);
+    if (!SetEvent(resume_reading))
+        ovs_report_error("SetEvent", (int)GetLastError());
+    return 0;
 }
 
 /* ---- The modes ---- */
@@ -627,21 +763,28 @@ static int run_send_reset(struct target *t, unsigned long n, unsigned long long 
     return status;
 }
 
-/* halfclose and slow: n connections at once, one or two threads each. */
-static int run_threads(struct target *t, unsigned long n, unsigned long long size, int half_close)
+/* halfclose, latereader and slow: n connections at once, one or two
+   threads each. */
+static int run_threads(struct target *t, unsigned long n, unsigned long long size,
+                       enum mode_kind kind)
 {
-    struct connection *connections = connect_new(t, n);
+    struct connection *connections;
     unsigned long i;
     int status = OVS_EXIT_OK;
+    if (kind == LATEREADER)
+        t->make = small_window_socket;
+    connections = connect_new(t, n);
     if (connections == NULL)
         return OVS_EXIT_FAILURE;
     for (i = 0; i < n; i++) {
         connections[i].size = size;
-        connections[i].half_close = half_close;
+        connections[i].half_close = kind != SLOW;
     }
-    if (half_close) {
-        /* The readers first, so no echo ever waits for its reader. */
-        if (start_threads(connections, n, RECEIVER, halfclose_thread) != 0 ||
+    if (kind != SLOW) {
+        /* The readers first, so no echo ever waits for its reader (except
+           the late readers' own pause). */
+        if (start_threads(connections, n, RECEIVER,
+                          kind == HALFCLOSE ? halfclose_thread : late_reader_thread) != 0 ||
             start_threads(connections, n, SENDER, sending_thread) != 0)
             status = OVS_EXIT_FAILURE;
     } else if (start_threads(connections, n, RECEIVER, slow_thread) != 0) {
@@ -656,10 +799,9 @@ static int run_threads(struct target *t, unsigned long n, unsigned long long siz
     if (close_all(connections, n) != 0)
         status = OVS_EXIT_FAILURE;
     if (status == OVS_EXIT_OK) {
-        if (half_close)
-            say("halfclose: %lu connections, %llu bytes verified, then the end of stream on "
-                "each\n",
-                n, total_verified(connections, n));
+        if (kind != SLOW)
+            say("%s: %lu connections, %llu bytes verified, then the end of stream on each\n",
+                kind == HALFCLOSE ? "halfclose" : "latereader", n, total_verified(connections, n));
         else
             say("slow: %lu connections, %llu bytes verified one at a time\n", n,
                 total_verified(connections, n));
@@ -668,8 +810,11 @@ static int run_threads(struct target *t, unsigned long n, unsigned long long siz
     return status;
 }
 
-/* stall, connection 0: sends without ever reading, non-blocking, until
-   `size` bytes are out or no send has been possible for STALL_GRACE_MS. */
+/* stall, connection 0 (and midmessage's odd connections): sends without
+   ever reading, non-blocking, until no send has been possible for
+   STALL_GRACE_MS. Returns 0 after such a stall; -1 after reporting a
+   failure, or when all `size` bytes went without one: the server then
+   buffers without limit (or `size` is below what the systems buffer). */
 static int stall_send(struct connection *c)
 {
     char data[CHUNK];
@@ -682,7 +827,7 @@ static int stall_send(struct connection *c)
         size_t want = c->size - c->sent < CHUNK ? (size_t)(c->size - c->sent) : CHUNK;
         WSAPOLLFD entry;
         int n, ready, error;
-        ovs_fill_pattern(data, want, c->sent + 7u * (unsigned long long)c->index);
+        ovs_echo_fill(data, want, c->index, c->sent);
         n = send(c->s, data, (int)want, 0);
         if (n != SOCKET_ERROR) {
             c->sent += (unsigned long long)n;
@@ -704,14 +849,15 @@ static int stall_send(struct connection *c)
             return -1;
         }
         if (ready == 0)
-            break; /* stalled */
+            return 0; /* stalled */
         if (entry.revents & (POLLERR | POLLHUP | POLLNVAL)) {
             report(c, "the connection failed after %llu bytes were sent (poll events 0x%x)",
                    c->sent, (unsigned)entry.revents);
             return -1;
         }
     }
-    return 0;
+    report(c, "the server took all %llu bytes without a stall: it buffers without limit", c->size);
+    return -1;
 }
 
 static int run_stall(struct target *t, unsigned long long size, unsigned long others,
@@ -814,6 +960,7 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
     struct connection *connections = connect_new(t, n);
     DWORD end_timeout = END_TIMEOUT_MS;
     ULONGLONG deadline;
+    HANDLE reader;
     unsigned long i;
     int status = OVS_EXIT_OK;
     if (connections == NULL)
@@ -834,12 +981,20 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
             status = OVS_EXIT_FAILURE;
         }
     }
-    if (status == OVS_EXIT_OK &&
-        (start_threads(connections, n, RECEIVER, midmessage_thread) != 0 ||
-         start_threads(connections, n, SENDER, sending_thread) != 0))
+    resume_reading = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (resume_reading == NULL) {
+        ovs_report_error("CreateEvent", (int)GetLastError());
         status = OVS_EXIT_FAILURE;
+    }
+    /* Even connections: a reader and a sender each; odd ones: one thread. */
+    for (i = 0; i < n && status == OVS_EXIT_OK; i++)
+        if (start_threads(&connections[i], 1, RECEIVER,
+                          i % 2 == 0 ? midmessage_thread : stop_reading_thread) != 0 ||
+            (i % 2 == 0 && start_threads(&connections[i], 1, SENDER, sending_thread) != 0))
+            status = OVS_EXIT_FAILURE;
     if (status == OVS_EXIT_OK) {
-        /* Everything sent, and the echo begun on every connection. */
+        /* Everything sent, and the echo begun on every connection (the odd
+           ones have stalled by then). */
         if (join_threads(connections, n, SENDER, JOIN_TIMEOUT_MS) != 0)
             return STUCK;
         deadline = GetTickCount64() + IO_TIMEOUT_MS;
@@ -860,6 +1015,21 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
         if (status == OVS_EXIT_OK)
             say("mid-message on %lu connections\n", n);
     }
+    /* The odd connections read again after a line on stdin. The reader is
+       never waited for: with no line it is left to the end of the process,
+       and so is the event it sets. */
+    reader = status == OVS_EXIT_OK ? CreateThread(NULL, 0, stdin_thread, NULL, 0, NULL) : NULL;
+    if (reader != NULL) {
+        CloseHandle(reader);
+    } else {
+        if (status == OVS_EXIT_OK) {
+            ovs_report_error("CreateThread", (int)GetLastError());
+            status = OVS_EXIT_FAILURE;
+        }
+        /* Nobody waits for the line then: let them read at once. */
+        if (resume_reading != NULL && !SetEvent(resume_reading))
+            ovs_report_error("SetEvent", (int)GetLastError());
+    }
     /* Without the line the server is never stopped, so the readers end by
        their own time-outs: the join below is bounded either way. */
     if (join_all(connections, n) != 0)
@@ -874,15 +1044,14 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
     if (close_all(connections, n) != 0)
         status = OVS_EXIT_FAILURE;
     if (status == OVS_EXIT_OK)
-        say("midmessage: %lu connections ended by the server, %llu bytes verified\n", n,
-            total_verified(connections, n));
+        say("midmessage: %lu connections ended by the server (%lu had stopped reading), %llu "
+            "bytes verified\n",
+            n, n / 2, total_verified(connections, n));
     free(connections);
     return status;
 }
 
 /* ---- The command line ---- */
-
-enum mode_kind { RESET, SILENT, HALFCLOSE, SLOW, STALL, BACKLOG_RESET, SEND_RESET, MIDMESSAGE };
 
 struct mode {
     const char *name;
@@ -895,6 +1064,7 @@ static const struct mode modes[] = {
     {"reset", RESET, 1, "N"},
     {"silent", SILENT, 1, "N"},
     {"halfclose", HALFCLOSE, 2, "N SIZE"},
+    {"latereader", LATEREADER, 2, "N SIZE"},
     {"slow", SLOW, 2, "N SIZE"},
     {"stall", STALL, 3, "SIZE M K"},
     {"backlog-reset", BACKLOG_RESET, 0, ""},
@@ -980,10 +1150,9 @@ int main(int argc, char **argv)
         rc = run_silent(&target, (unsigned long)number[0]);
         break;
     case HALFCLOSE:
-        rc = run_threads(&target, (unsigned long)number[0], number[1], 1);
-        break;
+    case LATEREADER:
     case SLOW:
-        rc = run_threads(&target, (unsigned long)number[0], number[1], 0);
+        rc = run_threads(&target, (unsigned long)number[0], number[1], mode->kind);
         break;
     case STALL:
         rc = run_stall(&target, number[0], (unsigned long)number[1], number[2]);

@@ -8,9 +8,11 @@
  * back while it is still being written (an echo server cannot hold what a
  * client does not read).
  *
- * Every byte is known in advance: byte k of connection i's stream is
- * "0123456789abcdefghijklmnopqrstuvwxyz"[(k + 7 * i) % 36], so an echo from
- * the wrong place, the wrong connection or the wrong order is caught.
+ * Every byte is known in advance: connection i's stream is a pseudo-random
+ * pattern of 65521 bytes (a prime), repeated, that starts at position
+ * i * 7919 (ovs_echo_byte() in common/ovs_load.c), so no two connections
+ * send the same bytes and an echo from the wrong place, the wrong
+ * connection or in the wrong order is caught.
  *
  * Usage: ch05_client [options] <host> <port>
  *   --connections C  connections at once (default 1)
@@ -47,7 +49,7 @@ struct connection {
     struct client *client;
     SOCKET s;
     unsigned long index;
-    unsigned long messages_done;
+    unsigned long messages_started, messages_done;
     unsigned long long sent;        /* stream bytes handed to the system */
     unsigned long long message_end; /* stream offset where this message ends */
     unsigned long long verified;    /* stream bytes echoed and checked */
@@ -62,7 +64,7 @@ struct client {
     size_t n_sizes;
     unsigned long long sizes[MAX_SIZES];
     unsigned long long round_trips, bytes_verified;
-    const char *pattern; /* the alphabet repeated, long enough for any message */
+    const char *pattern; /* from ovs_echo_pattern(): long enough for any message */
     int half_close, quiet;
     unsigned long progress; /* bumped by every routine: the time-out watches it */
 };
@@ -92,12 +94,12 @@ static unsigned long long message_size(const struct client *cl, unsigned long me
 
 // [post_send]
 /* Sends the rest of the current message, straight from the shared pattern:
-   the bytes for stream offset k start at pattern[(k + 7 * i) % 36]. */
+   ovs_echo_from() says where connection i's bytes from offset k are. */
 static int post_send(struct connection *c)
 {
     WSABUF buffer;
     unsigned long long left = c->message_end - c->sent;
-    buffer.buf = (char *)ovs_stream_from(c->client->pattern, c->index, c->sent);
+    buffer.buf = (char *)ovs_echo_from(c->client->pattern, c->index, c->sent);
     buffer.len = (ULONG)left;
     memset(&c->send_ov, 0, sizeof c->send_ov);
     c->send_ov.hEvent = (WSAEVENT)c;
@@ -134,8 +136,19 @@ static int post_receive(struct connection *c)
 
 static void start_message(struct connection *c)
 {
-    c->message_end = c->sent + message_size(c->client, c->messages_done);
+    c->message_end = c->sent + message_size(c->client, c->messages_started);
+    c->messages_started++;
     (void)post_send(c);
+}
+
+/* The next message may start only when the whole echo is back AND the
+   send's routine has run: it reuses send_ov, and nothing orders the
+   routines of two different operations. Called by both routines. */
+static void start_next_if_due(struct connection *c)
+{
+    if (!c->failed && !c->finished && !c->send_outstanding && c->sent == c->message_end &&
+        c->verified == c->message_end && c->messages_started < c->client->messages)
+        start_message(c);
 }
 
 static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
@@ -160,7 +173,7 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
     c->sent += bytes;
     if (c->sent < c->message_end) {
         (void)post_send(c); /* defensive: an overlapped send takes it all */
-    } else if (c->client->half_close && c->messages_done + 1 == c->client->messages) {
+    } else if (c->client->half_close && c->messages_started == c->client->messages) {
         /* Nothing more to send: say so. The echo of the rest, then the end
            of stream, must still come. */
         if (shutdown(c->s, SD_SEND) == SOCKET_ERROR) {
@@ -168,6 +181,8 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
             snprintf(what, sizeof what, "shutdown() failed: %d", WSAGetLastError());
             fail(c, what);
         }
+    } else {
+        start_next_if_due(c); /* the echo may be back already */
     }
 }
 
@@ -205,7 +220,7 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
     /* Every byte checked against what was sent at that offset. */
     for (i = 0; i < bytes; i++) {
         if (c->verified + i >= c->message_end ||
-            c->buffer[i] != ovs_stream_byte(c->index, c->verified + i)) {
+            c->buffer[i] != ovs_echo_byte(c->index, c->verified + i)) {
             char what[128];
             snprintf(what, sizeof what, "echoed byte %llu is wrong (or was never sent)",
                      c->verified + i);
@@ -219,17 +234,18 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
         /* A round trip: the whole message is back. */
         cl->round_trips++;
         c->messages_done++;
-        if (c->messages_done < cl->messages) {
-            start_message(c);
-        } else if (!cl->half_close) {
+        if (c->messages_done == cl->messages && !cl->half_close) {
             c->finished = 1;
             cl->finished++;
             closesocket(c->s); /* graceful: everything sent was echoed */
             return;
         }
+        start_next_if_due(c); /* unless the send's routine is still due */
     }
-    /* More is due (the rest of this message, or the end of stream). */
-    (void)post_receive(c);
+    /* More is due (the rest of this message, the next one, or the end of
+       stream), unless a failed send has just closed the socket. */
+    if (!c->failed)
+        (void)post_receive(c);
 }
 // [receive_completed]
 
@@ -250,7 +266,7 @@ int main(int argc, char **argv)
     };
     struct client cl;
     unsigned long long largest = 0;
-    unsigned long i, last_progress;
+    unsigned long i, last_progress, outstanding;
     char *pattern = NULL;
     SOCKET *sockets;
     double started, elapsed;
@@ -279,7 +295,7 @@ int main(int argc, char **argv)
        one could run inside it. Here none can, because none is pending yet. */
     cl.connections = (struct connection *)calloc(cl.count, sizeof *cl.connections);
     sockets = (SOCKET *)calloc(cl.count, sizeof *sockets);
-    pattern = (char *)malloc((size_t)largest + 36u);
+    pattern = ovs_echo_pattern(largest);
     if (cl.connections == NULL || sockets == NULL || pattern == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         free(cl.connections);
@@ -297,7 +313,6 @@ int main(int argc, char **argv)
     for (i = 0; i < cl.count; i++)
         cl.connections[i].s = sockets[i];
     free(sockets);
-    ovs_fill_pattern(pattern, (size_t)largest + 36u, 0);
     cl.pattern = pattern;
     if (!quiet)
         printf("%lu connection(s) made; each sends %lu message(s)\n", cl.count, cl.messages);
@@ -334,12 +349,20 @@ int main(int argc, char **argv)
     /* Nothing may be freed while a routine is still due (closing the
        sockets above aborted the operations; their routines come now). */
     for (;;) {
-        unsigned long outstanding = 0;
+        outstanding = 0;
         for (i = 0; i < cl.count; i++)
             outstanding += (unsigned long)(cl.connections[i].send_outstanding +
                                            cl.connections[i].recv_outstanding);
         if (outstanding == 0 || SleepEx(5000, TRUE) != WAIT_IO_COMPLETION)
             break;
+    }
+    if (outstanding != 0) {
+        /* The system may still write into the buffers and WSAOVERLAPPEDs:
+           free nothing, and skip WSACleanup, which would cancel them
+           behind our back (as the server does). */
+        fprintf(stderr, "%lu operations still outstanding 5 s after the sockets were closed\n",
+                outstanding);
+        return OVS_EXIT_FAILURE;
     }
 
     ovs_print_load_result(cl.count, cl.messages, cl.round_trips, cl.bytes_verified, elapsed);

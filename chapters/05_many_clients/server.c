@@ -5,9 +5,10 @@
  * Every byte a client sends comes back to it, in order (an echo server, no
  * framing), so any echo client can drive it. The thread's one wait is an
  * alertable WSAWaitForMultipleEvents on two events, "stop" and the
- * listener's FD_ACCEPT. The completion routines run inside that wait and
- * chain each connection's work: receive, send, receive again. No call in
- * this program waits for the network.
+ * listener's FD_ACCEPT. The completion routines run inside that wait (and,
+ * once the server stops, in the stop's alertable SleepEx) and chain each
+ * connection's work: receive, send, receive again. Once it serves clients,
+ * no call in this program waits for the network.
  *
  * Usage: ch05_server [options] <port> [address]
  *   port             0 lets the system choose; printed as "listening on ..."
@@ -19,8 +20,16 @@
  *   --quiet          no line per connection (for the benchmark)
  *   --trace          a line for every completion routine (to watch
  *                    connections take turns on the one thread)
- *   --fail-alloc N   for the tests: act as if memory ran out for the Nth
- *                    connection
+ * For the tests only:
+ *   --fail-alloc N   act as if memory ran out for the Nth connection's
+ *                    context
+ *   --fail-alloc-buffers N  ... or for its buffers
+ *   --fail-accept N  the first N accept calls fail as if the system had no
+ *                    buffer space (WSAENOBUFS), without taking a connection
+ *   --guard-contexts every context and buffer on pages of its own
+ *                    (VirtualAlloc), filled with 0xDD and released when
+ *                    freed: a late use faults at once instead of reading
+ *                    stale memory
  * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input. It stops
  * accepting, closes every connection, waits until every operation has
  * completed, prints a summary and exits 0 (1 if anything leaked).
@@ -31,14 +40,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "usage: ch05_server [--max-clients N] [--buffer N] [--quiet] "
-                            "[--trace] [--fail-alloc N] <port> [address]";
+static const char usage[] =
+    "usage: ch05_server [--max-clients N] [--buffer N] [--quiet] [--trace] <port> [address] "
+    "(for the tests: [--fail-alloc N] [--fail-alloc-buffers N] [--fail-accept N] "
+    "[--guard-contexts])";
 
 /* How long the stop waits for the last operations to complete. */
 #define STOP_TIMEOUT_MS 10000u
-/* At most this many failed accepts in a row before waiting for the next
-   FD_ACCEPT, so that a failure that repeats cannot keep the thread busy. */
+/* At most this many failed accepts of clients that gave up before the
+   next wait, so that routines get their turn in a flood of them. */
 #define ACCEPT_FAILURES_PER_ROUND 64
+/* After an accept failure that is not the client's (no descriptors, no
+   buffer space, ...), no accept for this long (see accept_all). */
+#define ACCEPT_PAUSE_MS 1000u
 /* The safety net for a lost FD_ACCEPT (see the main loop): an accept round
    at least this often, whatever the event says. */
 #define ACCEPT_SAFETY_MS 500u
@@ -74,11 +88,18 @@ struct server {
     WSAEVENT accept_event;
     struct connection *first;
     DWORD buffer_size;
-    unsigned long max_clients, alive, served, next_id, fail_alloc_at;
+    unsigned long max_clients, served, next_id;
+    unsigned long alive;        /* contexts, closed ones included until freed */
+    unsigned long open;         /* connections not yet closed */
     unsigned long late_accepts; /* connections found by the safety net */
+    unsigned long ends_during_echo; /* ends of stream while a send was out */
     ULONGLONG last_accept_round; /* GetTickCount64() of the last accept_all */
+    ULONGLONG accept_paused_until; /* 0, or no accept before this tick */
     unsigned long long echoed;
     int at_limit, stopping, quiet, trace;
+    /* For the tests (see the header). */
+    unsigned long fail_alloc_at, fail_buffers_at, fail_accepts;
+    int guard;
 };
 
 static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED overlapped,
@@ -95,9 +116,31 @@ static void close_connection(struct connection *c, const char *why)
         return;
     c->closed = 1;
     closesocket(c->s);
+    c->server->open--;
     if (!c->server->quiet)
         printf("connection %lu closed: %llu bytes echoed (%s), %lu open\n", c->id, c->echoed, why,
-               c->server->alive - 1);
+               c->server->open);
+}
+
+/* A context or a connection's buffers, zeroed. With --guard-contexts on
+   pages of their own, from the top of the address space. */
+static void *allocate(const struct server *sv, size_t size)
+{
+    if (sv->guard)
+        return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE);
+    return calloc(1, size);
+}
+
+/* With --guard-contexts the memory is poisoned, then given back to the
+   system: a routine that still used it would fault at once. */
+static void release(const struct server *sv, void *memory, size_t size)
+{
+    if (sv->guard) {
+        memset(memory, 0xDD, size);
+        VirtualFree(memory, 0, MEM_RELEASE);
+    } else {
+        free(memory);
+    }
 }
 
 /* A failure that ends one connection: reported like every failure (call,
@@ -126,8 +169,8 @@ static void release_if_idle(struct connection *c)
         c->next->prev = c->prev;
     sv->echoed += c->echoed;
     sv->alive--;
-    free(c->buffer[0]);
-    free(c);
+    release(sv, c->buffer[0], 2 * (size_t)sv->buffer_size);
+    release(sv, c, sizeof *c);
 }
 // [release]
 
@@ -227,6 +270,8 @@ static void CALLBACK receive_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED
         c->end_of_stream = 1;
         if (!c->send_outstanding && c->waiting == 0)
             finish(c);
+        else
+            c->server->ends_during_echo++; /* send_completed finishes */
     } else if (!c->send_outstanding) {
         echo(c, c->recv_buffer, bytes);
     } else {
@@ -275,11 +320,24 @@ static void CALLBACK send_completed(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov
 }
 // [send_completed]
 
+/* Out of memory for one connection: that client is refused, everyone
+   else goes on. `simulated`: --fail-alloc or --fail-alloc-buffers. */
+static void refuse(const struct server *sv, SOCKET s, unsigned long id, const char *what,
+                   int simulated)
+{
+    /* VirtualAlloc sets GetLastError; calloc and a test's failure do not. */
+    ovs_report_error(sv->guard ? "VirtualAlloc" : "calloc",
+                     sv->guard && !simulated ? (int)GetLastError() : ERROR_NOT_ENOUGH_MEMORY);
+    printf("connection %lu refused: no memory for its %s\n", id, what);
+    closesocket(s);
+}
+
 /* A new connection: its context, and its first receive. */
 static void start_connection(struct server *sv, SOCKET s, const struct sockaddr *peer)
 {
     char text[OVS_ADDRESS_TEXT_MAX];
     struct connection *c = NULL;
+    char *buffers = NULL;
     unsigned long id = ++sv->next_id;
 
     /* An accepted socket inherits the listener's WSAEventSelect: undo it,
@@ -289,20 +347,21 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
         closesocket(s);
         return;
     }
-    if (sv->fail_alloc_at == 0 || id != sv->fail_alloc_at)
-        c = (struct connection *)calloc(1, sizeof *c);
-    if (c != NULL && (c->buffer[0] = (char *)malloc(2 * (size_t)sv->buffer_size)) == NULL) {
-        free(c);
-        c = NULL;
-    }
+    if (id != sv->fail_alloc_at)
+        c = (struct connection *)allocate(sv, sizeof *c);
     if (c == NULL) {
-        /* Out of memory: that client is refused, everyone else goes on. */
-        ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
-        printf("connection %lu refused: no memory for it\n", id);
-        closesocket(s);
+        refuse(sv, s, id, "context", id == sv->fail_alloc_at);
         return;
     }
-    c->buffer[1] = c->buffer[0] + sv->buffer_size;
+    if (id != sv->fail_buffers_at)
+        buffers = (char *)allocate(sv, 2 * (size_t)sv->buffer_size);
+    if (buffers == NULL) {
+        refuse(sv, s, id, "buffers", id == sv->fail_buffers_at);
+        release(sv, c, sizeof *c);
+        return;
+    }
+    c->buffer[0] = buffers;
+    c->buffer[1] = buffers + sv->buffer_size;
     c->server = sv;
     c->s = s;
     c->id = id;
@@ -311,6 +370,7 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
         sv->first->prev = c;
     sv->first = c;
     sv->alive++;
+    sv->open++;
     sv->served++;
     if (!sv->quiet) {
         ovs_format_address(peer, text, sizeof text);
@@ -320,27 +380,51 @@ static void start_connection(struct server *sv, SOCKET s, const struct sockaddr 
     release_if_idle(c); /* frees it at once if the receive failed */
 }
 
+/* Whether a failed accept was the client's doing: it reset the
+   connection while it waited in the backlog ("An incoming connection was
+   indicated, but was subsequently terminated by the remote peer prior to
+   accepting the call", accept). Wine 8 says WSAENOTCONN then (measured). */
+static int client_gave_up(int error)
+{
+    return error == WSAECONNRESET || error == WSAENOTCONN;
+}
+
 // [accept_all]
 /* Accepts every connection that is waiting, up to --max-clients. The
    listener is non-blocking (WSAEventSelect made it so): accept returns at
-   once, with WSAEWOULDBLOCK when nobody is left. */
+   once, with WSAEWOULDBLOCK when nobody is left. `signalled`: called for
+   FD_ACCEPT or a free slot, not by the safety net. */
 static void accept_all(struct server *sv, int signalled)
 {
     int failures = 0;
+    if (sv->accept_paused_until != 0)
+        return; /* the main loop ends the pause */
+    if (sv->at_limit && sv->alive < sv->max_clients && signalled)
+        printf("below the limit again: accepting\n");
     sv->last_accept_round = GetTickCount64();
     while (!sv->stopping && sv->alive < sv->max_clients && failures < ACCEPT_FAILURES_PER_ROUND) {
         struct sockaddr_storage peer;
-        int peer_length = (int)sizeof peer;
-        SOCKET s = accept(sv->listener, (struct sockaddr *)&peer, &peer_length);
+        int peer_length = (int)sizeof peer, error = WSAENOBUFS;
+        SOCKET s = INVALID_SOCKET;
+        if (sv->fail_accepts > 0)
+            sv->fail_accepts--; /* --fail-accept: accept is not called */
+        else if ((s = accept(sv->listener, (struct sockaddr *)&peer, &peer_length)) ==
+                 INVALID_SOCKET)
+            error = WSAGetLastError();
         if (s == INVALID_SOCKET) {
-            int error = WSAGetLastError();
             if (error == WSAEWOULDBLOCK)
                 break;
-            /* A client that gave up while it waited in the backlog (a
-               reset): its problem, not the server's. */
             ovs_report_error("accept", error);
-            failures++;
-            continue;
+            if (client_gave_up(error)) {
+                failures++; /* its problem, not the server's: go on */
+                continue;
+            }
+            /* Ours (no descriptors, no buffer space, ...): calling again
+               would fail again, and on Windows every failed call sets
+               FD_ACCEPT again while a client waits. Pause instead. */
+            sv->accept_paused_until = GetTickCount64() + ACCEPT_PAUSE_MS;
+            printf("accepting paused for %lu ms\n", (unsigned long)ACCEPT_PAUSE_MS);
+            break;
         }
         if (!signalled)
             sv->late_accepts++;
@@ -365,13 +449,19 @@ static int stop(struct server *sv)
 {
     struct connection *c, *next;
     ULONGLONG deadline = GetTickCount64() + STOP_TIMEOUT_MS;
+    unsigned long receives = 0, sends = 0;
 
     sv->stopping = 1;
     /* No more FD_ACCEPT: new clients wait in the backlog, and are reset
        when the listener is closed at the very end. */
     if (WSAEventSelect(sv->listener, sv->accept_event, 0) == SOCKET_ERROR)
         ovs_report_wsa_error("WSAEventSelect");
-    printf("stopping: closing %lu connections\n", sv->alive);
+    for (c = sv->first; c != NULL; c = c->next) {
+        receives += (unsigned long)c->recv_outstanding;
+        sends += (unsigned long)c->send_outstanding;
+    }
+    printf("stopping: closing %lu connections (%lu receives and %lu sends in flight)\n", sv->open,
+           receives, sends);
     fflush(stdout);
     for (c = sv->first; c != NULL; c = next) {
         next = c->next;
@@ -387,14 +477,18 @@ static int stop(struct server *sv)
 int main(int argc, char **argv)
 {
     const char *args[2] = {NULL, "127.0.0.1"};
-    static unsigned long long max_clients = 1000, buffer_size = 64 * 1024, fail_alloc = 0;
-    static int quiet = 0, trace = 0; /* static: see chapter 1's client */
+    static unsigned long long max_clients = 1000, buffer_size = 64 * 1024, fail_alloc = 0,
+                              fail_buffers = 0, fail_accepts = 0;
+    static int quiet = 0, trace = 0, guard = 0; /* static: see chapter 1's client */
     const struct ovs_option options[] = {
         {"--max-clients", OVS_OPTION_NUMBER, &max_clients, 1, 100000},
         {"--buffer", OVS_OPTION_NUMBER, &buffer_size, 16 * 1024, 1024 * 1024},
         {"--quiet", OVS_OPTION_FLAG, &quiet, 0, 0},
         {"--trace", OVS_OPTION_FLAG, &trace, 0, 0},
         {"--fail-alloc", OVS_OPTION_NUMBER, &fail_alloc, 1, 1000000},
+        {"--fail-alloc-buffers", OVS_OPTION_NUMBER, &fail_buffers, 1, 1000000},
+        {"--fail-accept", OVS_OPTION_NUMBER, &fail_accepts, 1, 1000},
+        {"--guard-contexts", OVS_OPTION_FLAG, &guard, 0, 0},
     };
     struct server sv;
     HANDLE stop_event, events[2];
@@ -409,6 +503,9 @@ int main(int argc, char **argv)
     sv.max_clients = (unsigned long)max_clients;
     sv.buffer_size = (DWORD)buffer_size;
     sv.fail_alloc_at = (unsigned long)fail_alloc;
+    sv.fail_buffers_at = (unsigned long)fail_buffers;
+    sv.fail_accepts = (unsigned long)fail_accepts;
+    sv.guard = guard;
     sv.quiet = quiet;
     sv.trace = trace;
     rc = ovs_start_server(usage, args[0], args[1], ovs_overlapped_socket, &sv.listener);
@@ -461,16 +558,22 @@ int main(int argc, char **argv)
         } else if (w == WSA_WAIT_FAILED) {
             ovs_report_wsa_error("WSAWaitForMultipleEvents");
             status = OVS_EXIT_FAILURE;
+        } else if (sv.accept_paused_until != 0) {
+            /* No FD_ACCEPT comes while accept is not called: resume here. */
+            if (GetTickCount64() >= sv.accept_paused_until) {
+                sv.accept_paused_until = 0;
+                accept_all(&sv, 1);
+            }
         } else if (sv.at_limit && sv.alive < sv.max_clients) {
             /* A connection left while we were at --max-clients: FD_ACCEPT
                comes again only after accept is called, so call it. */
             accept_all(&sv, 1);
         } else if (GetTickCount64() - sv.last_accept_round >= ACCEPT_SAFETY_MS) {
-            /* The safety net. Wine 8 re-enables FD_ACCEPT only after an
-               accept that succeeds (Windows after any accept call), so one
-               stale notification, consumed by an accept that found nobody,
-               silences it for good. An accept round every half second finds
-               such connections; on Windows it finds nobody. */
+            /* The safety net, a poll every half second. Wine 8 re-enables
+               FD_ACCEPT only after an accept that succeeds (Windows after
+               any accept call), so one stale notification, consumed by an
+               accept that found nobody, silences it for good. By Windows'
+               rule this round should find nobody there (not measured). */
             accept_all(&sv, 0);
         }
     }
@@ -483,6 +586,7 @@ int main(int argc, char **argv)
                 sv.alive, (unsigned long)STOP_TIMEOUT_MS);
         return OVS_EXIT_FAILURE;
     }
+    printf("ends of stream during an echo: %lu\n", sv.ends_during_echo);
     // [leak_check]
     if (sv.accept_event != WSA_INVALID_EVENT)
         WSACloseEvent(sv.accept_event);

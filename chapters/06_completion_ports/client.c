@@ -98,7 +98,7 @@ static void end_connection(struct connection *c, int failed, const char *what)
 static void post_send(struct connection *c)
 {
     WSABUF buffer;
-    buffer.buf = (char *)ovs_stream_from(c->client->pattern, c->index, c->sent);
+    buffer.buf = (char *)ovs_echo_from(c->client->pattern, c->index, c->sent);
     buffer.len = (ULONG)(c->message_end - c->sent);
     memset(&c->send.overlapped, 0, sizeof c->send.overlapped);
     InterlockedIncrement(&c->client->outstanding);
@@ -189,7 +189,7 @@ static void receive_completed(struct connection *c, DWORD bytes)
     }
     for (i = 0; i < bytes; i++)
         if (c->verified + i >= c->message_end ||
-            c->buffer[i] != ovs_stream_byte(c->index, c->verified + i)) {
+            c->buffer[i] != ovs_echo_byte(c->index, c->verified + i)) {
             end_connection(c, 1, "an echoed byte is wrong (or was never sent)");
             return;
         }
@@ -295,7 +295,7 @@ int main(int argc, char **argv)
 
     cl.connections = (struct connection *)calloc(cl.count, sizeof *cl.connections);
     sockets = (SOCKET *)calloc(cl.count, sizeof *sockets);
-    pattern = (char *)malloc((size_t)largest + 36u);
+    pattern = ovs_echo_pattern(largest);
     if (cl.connections == NULL || sockets == NULL || pattern == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         free(cl.connections);
@@ -310,7 +310,6 @@ int main(int argc, char **argv)
         free(pattern);
         return rc;
     }
-    ovs_fill_pattern(pattern, (size_t)largest + 36u, 0);
     cl.pattern = pattern;
 
     // [set_up]

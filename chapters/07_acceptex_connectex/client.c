@@ -108,7 +108,7 @@ static void end_connection(struct connection *c, int failed, const char *what)
 static void post_send(struct connection *c)
 {
     WSABUF buffer;
-    buffer.buf = (char *)ovs_stream_from(c->client->pattern, c->index, c->sent);
+    buffer.buf = (char *)ovs_echo_from(c->client->pattern, c->index, c->sent);
     buffer.len = (ULONG)(c->message_end - c->sent);
     memset(&c->send.overlapped, 0, sizeof c->send.overlapped);
     InterlockedIncrement(&c->client->outstanding);
@@ -199,7 +199,7 @@ static void receive_completed(struct connection *c, DWORD bytes)
     }
     for (i = 0; i < bytes; i++)
         if (c->verified + i >= c->message_end ||
-            c->buffer[i] != ovs_stream_byte(c->index, c->verified + i)) {
+            c->buffer[i] != ovs_echo_byte(c->index, c->verified + i)) {
             end_connection(c, 1, "an echoed byte is wrong (or was never sent)");
             return;
         }
@@ -231,7 +231,7 @@ static void post_connect(struct connection *c)
         c->echo_done = 0;
         c->message_end = cl->sizes[0];
         c->send_in_flight = 1;
-        data = ovs_stream_from(cl->pattern, c->index, 0);
+        data = ovs_echo_from(cl->pattern, c->index, 0);
         length = c->message_end < CONNECT_DATA ? (DWORD)c->message_end : CONNECT_DATA;
     }
     memset(&c->connect.overlapped, 0, sizeof c->connect.overlapped);
@@ -446,7 +446,7 @@ int main(int argc, char **argv)
         return rc;
 
     cl.connections = (struct connection *)calloc(cl.count, sizeof *cl.connections);
-    pattern = (char *)malloc((size_t)largest + 36u);
+    pattern = ovs_echo_pattern(largest);
     if (cl.connections == NULL || pattern == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         free(cl.connections);
@@ -454,7 +454,6 @@ int main(int argc, char **argv)
         ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }
-    ovs_fill_pattern(pattern, (size_t)largest + 36u, 0);
     cl.pattern = pattern;
 
     // [set_up]

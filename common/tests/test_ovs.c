@@ -292,18 +292,47 @@ static void test_handle_count(void)
           "handle count: one more with an event open, back after closing it");
 }
 
+/* The echo tests' stream. The expected bytes were computed independently
+   (the same hash in Python). */
+static void test_echo_pattern(void)
+{
+    char data[32], *pattern = ovs_echo_pattern(100);
+    unsigned long i;
+    int all_match = 1, same_as_36 = 1;
+    for (i = 0; i < 16; i++) {
+        data[i] = ovs_echo_byte(0, i);
+        data[16 + i] = ovs_echo_byte(36, i);
+    }
+    check(memcmp(data, "001th+XCWHZXINC7", 16) == 0 &&
+              memcmp(data + 16, "m8HzsKygER3T96gG", 16) == 0,
+          "echo stream: connections 0 and 36 start as computed, and differ");
+    for (i = 0; i < 200; i++)
+        if (ovs_echo_byte(5, i) != ovs_echo_byte(41, i))
+            same_as_36 = 0;
+    check(!same_as_36, "echo stream: connection i+36 is not connection i");
+    check(ovs_echo_byte(3, OVS_ECHO_PERIOD + 40) == ovs_echo_byte(3, 40) &&
+              ovs_echo_byte(3, 40) != ovs_echo_byte(3, 41),
+          "echo stream: it repeats after OVS_ECHO_PERIOD bytes");
+    ovs_echo_fill(data, 8, 3, OVS_ECHO_PERIOD + 40);
+    check(memcmp(data, "I2HvD0IO", 8) == 0, "echo fill: connection 3 from byte 65561 as computed");
+    check(pattern != NULL, "echo pattern: allocated");
+    if (pattern != NULL) {
+        /* The last connection a client can have, near the end of the buffer. */
+        const char *from = ovs_echo_from(pattern, 9999, 70000);
+        for (i = 0; i < 100; i++)
+            if (from[i] != ovs_echo_byte(9999, 70000 + i))
+                all_match = 0;
+        check(all_match && from + 100 <= pattern + 100 + OVS_ECHO_PERIOD,
+              "echo from: 100 bytes of the shared pattern are the stream, inside the buffer");
+        free(pattern);
+    }
+}
+
 static void test_load_helpers(void)
 {
-    char pattern[100];
     unsigned long long sizes[4];
     size_t n = 0;
-    ovs_fill_pattern(pattern, sizeof pattern, 0);
-    check(ovs_stream_byte(0, 0) == '0' && ovs_stream_byte(0, 35) == 'z' &&
-              ovs_stream_byte(1, 0) == '7' && ovs_stream_byte(2, 30) == '8',
-          "stream byte: the alphabet, shifted by 7 per connection");
-    check(*ovs_stream_from(pattern, 3, 40) == ovs_stream_byte(3, 40) &&
-              ovs_stream_from(pattern, 3, 40)[10] == ovs_stream_byte(3, 50),
-          "stream from: the shared pattern, at the right place");
+    test_echo_pattern();
     check(ovs_parse_number_list("5,4M", 1, OVS_MAX_MESSAGE, sizes, 4, &n) == 0 && n == 2 &&
               sizes[0] == 5 && sizes[1] == 4u * 1024u * 1024u,
           "number list: 5,4M");
