@@ -21,6 +21,12 @@
  *   silent N           open N connections, close them all gracefully
  *                      without sending anything
  *                      -> "closed N connections without sending"
+ *   idle N             open N connections and send nothing on them; while
+ *                      they stay open, one more connection does 10 round
+ *                      trips (a server whose accepts wait for the client's
+ *                      first bytes would never get to it); then close all
+ *                      -> "idle: N silent connections open, and a new one
+ *                          was served meanwhile"
  *   halfclose N SIZE   N connections at once: each sends SIZE bytes (a
  *                      reader thread takes the echo meanwhile), shuts down
  *                      its sending side, and must get the whole echo, then
@@ -94,7 +100,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: echopeer <host> <port> MODE [ARGS], MODE one of: reset N | silent N | "
+    "usage: echopeer <host> <port> MODE [ARGS], MODE one of: reset N | silent N | idle N | "
     "halfclose N SIZE | latereader N SIZE | slow N SIZE | stall SIZE M K | backlog-reset | "
     "send-reset N SIZE | midmessage N SIZE (see the file header)";
 
@@ -149,6 +155,7 @@ struct connection {
 enum mode_kind {
     RESET,
     SILENT,
+    IDLE,
     HALFCLOSE,
     LATEREADER,
     SLOW,
@@ -740,6 +747,26 @@ static int run_silent(struct target *t, unsigned long n)
     return status;
 }
 
+static int run_idle(struct target *t, unsigned long n)
+{
+    struct connection *connections = connect_new(t, n), *served;
+    int status = OVS_EXIT_OK;
+    if (connections == NULL)
+        return OVS_EXIT_FAILURE;
+    served = new_connections(1);
+    if (served == NULL || open_connection(t, served, n) != 0 || round_trips(served, 10) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (served != NULL && close_connection(served) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (close_all(connections, n) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (status == OVS_EXIT_OK)
+        say("idle: %lu silent connections open, and a new one was served meanwhile\n", n);
+    free(served);
+    free(connections);
+    return status;
+}
+
 static int run_send_reset(struct target *t, unsigned long n, unsigned long long size)
 {
     struct connection *connections = connect_new(t, n);
@@ -1063,6 +1090,7 @@ struct mode {
 static const struct mode modes[] = {
     {"reset", RESET, 1, "N"},
     {"silent", SILENT, 1, "N"},
+    {"idle", IDLE, 1, "N"},
     {"halfclose", HALFCLOSE, 2, "N SIZE"},
     {"latereader", LATEREADER, 2, "N SIZE"},
     {"slow", SLOW, 2, "N SIZE"},
@@ -1148,6 +1176,9 @@ int main(int argc, char **argv)
         break;
     case SILENT:
         rc = run_silent(&target, (unsigned long)number[0]);
+        break;
+    case IDLE:
+        rc = run_idle(&target, (unsigned long)number[0]);
         break;
     case HALFCLOSE:
     case LATEREADER:
