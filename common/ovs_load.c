@@ -141,10 +141,12 @@ double ovs_seconds(void)
 void ovs_print_load_result(unsigned long connections, unsigned long messages,
                            unsigned long long round_trips, unsigned long long bytes, double seconds)
 {
+    double megabytes = seconds > 0 ? (double)bytes / seconds / 1e6 : 0.0;
+    /* Small messages move little data: three decimals rather than "0.0". */
     printf("%lu connection(s) x %lu message(s): %llu round trips, %llu bytes verified in "
-           "%.3f s (%.0f round trips/s, %.1f MB/s)\n",
+           "%.3f s (%.0f round trips/s, %.*f MB/s)\n",
            connections, messages, round_trips, bytes, seconds,
-           seconds > 0 ? (double)round_trips / seconds : 0.0,
-           seconds > 0 ? (double)bytes / seconds / 1e6 : 0.0);
+           seconds > 0 ? (double)round_trips / seconds : 0.0, megabytes < 1.0 ? 3 : 1,
+           megabytes);
     fflush(stdout);
 }
