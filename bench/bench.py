@@ -428,52 +428,35 @@ def build_third_party(build, source):
     else:
         missing["iocpserver"] = f"no {ms}/IocpServer.Cpp and IocpServer.h"
 
-    # The textbook's server: C, compiled as it is.
-    book = os.path.join(source, "book", "IOCPEchoServ_win.c")
-    if os.path.isfile(book):
-        exe = os.path.join(out, "book_iocp_echo.exe")
-        flags = ["-O2", "-Wno-error=incompatible-pointer-types"]
-        if run_logged(["x86_64-w64-mingw32-gcc", *flags, "-o", exe, book, "-lws2_32"], log):
-            servers["book"] = Server("book", "book ch. 23", exe, lambda port: [str(port)],
-                                     fixed_port=True, stop="kill", third_party=True)
-            facts["book"] = {
-                "what": "`IOCPEchoServ_win.c`, the IOCP echo server of *TCP/IP Network "
-                        "Programming* (Yoon Sung Woo), chapter 23, unchanged: "
-                        "`x86_64-w64-mingw32-gcc " + " ".join(flags)
-                        + " IOCPEchoServ_win.c -lws2_32`, started as `IOCPEchoServ_win PORT`",
-                "files": [("book/IOCPEchoServ_win.c", sha256(book))],
-            }
-            if os.cpu_count() != 2:
-                facts["book"]["what"] += (
-                    f". This copy creates its completion port with a concurrency of 2 where "
-                    f"the book passes 0 (one per processor): not the same here, with "
-                    f"{os.cpu_count()} processors")
-        else:
-            missing["book"] = f"its build failed (see {log_path})"
-    else:
-        missing["book"] = f"no {book}"
-
-    # The textbook's completion-routine server, the one chapter 5 corrects.
-    book_cr = os.path.join(source, "book", "CmplRouEchoServ_win.c")
-    if os.path.isfile(book_cr):
-        exe = os.path.join(out, "book_cmplrou_echo.exe")
-        flags = ["-O2", "-Wno-error=incompatible-pointer-types"]
-        if run_logged(["x86_64-w64-mingw32-gcc", *flags, "-o", exe, book_cr, "-lws2_32"], log):
-            servers["book-cr"] = Server("book-cr", "book ch. 23, routines", exe,
-                                        lambda port: [str(port)], fixed_port=True, stop="kill",
-                                        third_party=True)
-            facts["book-cr"] = {
-                "what": "`CmplRouEchoServ_win.c`, the completion-routine echo server of "
-                        "*TCP/IP Network Programming*, chapter 23, unchanged: "
-                        "`x86_64-w64-mingw32-gcc " + " ".join(flags)
-                        + " CmplRouEchoServ_win.c -lws2_32`, started as "
-                        "`CmplRouEchoServ_win PORT`",
-                "files": [("book/CmplRouEchoServ_win.c", sha256(book_cr))],
-            }
-        else:
-            missing["book-cr"] = f"its build failed (see {log_path})"
-    else:
-        missing["book-cr"] = f"no {book_cr}"
+    # The textbook's two servers: C, each compiled as it is.
+    book_flags = ["-O2", "-Wno-error=incompatible-pointer-types"]
+    for name, label, file, exe_name, kind in (
+            ("book", "book ch. 23", "IOCPEchoServ_win.c", "book_iocp_echo.exe",
+             "the IOCP echo server"),
+            ("book-cr", "book ch. 23, routines", "CmplRouEchoServ_win.c",
+             "book_cmplrou_echo.exe", "the completion-routine echo server")):
+        path = os.path.join(source, "book", file)
+        if not os.path.isfile(path):
+            missing[name] = f"no {path}"
+            continue
+        exe = os.path.join(out, exe_name)
+        if not run_logged(["x86_64-w64-mingw32-gcc", *book_flags, "-o", exe, path, "-lws2_32"],
+                          log):
+            missing[name] = f"its build failed (see {log_path})"
+            continue
+        servers[name] = Server(name, label, exe, lambda port: [str(port)], fixed_port=True,
+                               stop="kill", third_party=True)
+        facts[name] = {
+            "what": f"`{file}`, {kind} of *TCP/IP Network Programming* (Yoon Sung Woo), "
+                    "chapter 23, unchanged: `x86_64-w64-mingw32-gcc " + " ".join(book_flags)
+                    + f" {file} -lws2_32`, started as `{file[:-2]} PORT`",
+            "files": [(f"book/{file}", sha256(path))],
+        }
+    if "book" in facts and os.cpu_count() != 2:
+        facts["book"]["what"] += (
+            f". This copy creates its completion port with a concurrency of 2 where "
+            f"the book passes 0 (one per processor): not the same here, with "
+            f"{os.cpu_count()} processors")
     log.close()
     return servers, facts, missing
 
