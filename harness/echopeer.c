@@ -86,6 +86,40 @@
  *                      must be a correct prefix
  *                      -> "midmessage: N connections ended by the server (K
  *                          had stopped reading), B bytes verified"
+ *   Chapter 8's time-outs and stops:
+ *   idle-race N MS     N connections, 16 at a time, for a server started
+ *                      with --idle-timeout MS: each does a round trip, goes
+ *                      quiet for about MS (from 3/4 MS to 3/2 MS, spread
+ *                      over the connections), then sends 64 bytes: either
+ *                      they come back (the data won) and the connection is
+ *                      dropped after the next quiet spell, or the drop came
+ *                      first (the end of stream, and no echo). Never a
+ *                      reset, never a wrong byte
+ *                      -> "idle-race: N connections dropped by the server:
+ *                          the data came first on W, the drop on D"
+ *   paced N K MS       N connections at once, each K round trips of 64
+ *                      bytes with a pause of MS ms before each (a slow but
+ *                      active client: a server must not drop it)
+ *                      -> "paced: N connections did K round trips each, MS
+ *                          ms apart"
+ *   stream N           N connections at once, each sending without end
+ *                      while a reader checks the echo; once every one has
+ *                      echoes coming: "streaming on N connections". Then
+ *                      the server must end each one with the end of stream
+ *                      after a correct echo (a reset is a failure); the
+ *                      sender stops and ends its side too
+ *                      -> "stream: N connections ended by the server with an
+ *                          end of stream, B bytes verified"
+ *   hold N             N connections, one round trip each, then "holding N
+ *                      connections"; each waits for the server's end of
+ *                      stream but does not end its own side until a line
+ *                      comes on stdin (or stdin ends; within 30 s)
+ *                      -> "hold: N connections got the end of stream and
+ *                          were held open"
+ *   churn N            N connections one after another (4 at a time), each
+ *                      one round trip of 64 bytes, then closed; N up to
+ *                      100000
+ *                      -> "churn: N connections, one round trip each"
  * Every line is flushed at once (the tests wait for them). Blocking sockets,
  * one thread per connection where connections must run at the same time;
  * every receive and send is bounded (SO_RCVTIMEO, SO_SNDTIMEO, WSAPoll).
@@ -102,7 +136,8 @@
 static const char usage[] =
     "usage: echopeer <host> <port> MODE [ARGS], MODE one of: reset N | silent N | idle N | "
     "halfclose N SIZE | latereader N SIZE | slow N SIZE | stall SIZE M K | backlog-reset | "
-    "send-reset N SIZE | midmessage N SIZE (see the file header)";
+    "send-reset N SIZE | midmessage N SIZE | idle-race N MS | paced N K MS | stream N | "
+    "hold N | churn N (see the file header)";
 
 #define MAX_CONNECTIONS 1000ul
 /* How long one receive or one send may wait for the server. */
@@ -143,6 +178,8 @@ struct connection {
     unsigned long long verified; /* echoed bytes checked so far */
     int half_close;              /* shut down the sending side after `size` */
     unsigned long read_rate;     /* receive_echo's bytes per second at most; 0: no limit */
+    unsigned long pause_ms;      /* paced: the pause before each round trip */
+    volatile LONG ended;         /* stream: the reader saw the server's end */
     int failed, send_failed;
     int echo_started;            /* midmessage: the first byte came back */
     HANDLE first_echo;           /* midmessage: set after echo_started, or at the reader's end */
@@ -162,7 +199,12 @@ enum mode_kind {
     STALL,
     BACKLOG_RESET,
     SEND_RESET,
-    MIDMESSAGE
+    MIDMESSAGE,
+    IDLE_RACE,
+    PACED,
+    STREAM,
+    HOLD,
+    CHURN
 };
 
 /* Where the connections go: the address list, then the one address the
@@ -1078,6 +1120,342 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
     return status;
 }
 
+/* ---- Chapter 8's modes: time-outs and stops ---- */
+
+/* idle-race and churn: many connections in sequence, on a few threads that
+   each take the next number until all are done. */
+struct sequence {
+    struct target *target;
+    unsigned long total, quiet_ms;
+    volatile LONG next, failed, data_first, drop_first;
+    enum mode_kind kind;
+};
+
+/* idle-race, one connection: a round trip, a quiet spell near the server's
+   time-out, 64 more bytes; then their echo and the end, or only the end. */
+static int idle_race_one(struct sequence *q, struct connection *c)
+{
+    /* From 3/4 to 3/2 of the time-out, spread evenly by the number. */
+    unsigned long spread = q->quiet_ms * 3 / 4 + 1;
+    DWORD quiet = (DWORD)(q->quiet_ms * 3 / 4 + (c->index * 7919ul) % spread);
+    char data[CHUNK];
+    int n;
+    if (round_trips(c, 1) != 0)
+        return -1;
+    Sleep(quiet);
+    if (send_pattern(c, ROUND_TRIP_SIZE) != 0)
+        return -1;
+    n = recv(c->s, data, (int)sizeof data, 0);
+    if (n == SOCKET_ERROR) {
+        report_call(c, "recv", WSAGetLastError(), c->verified);
+        return -1;
+    }
+    if (n == 0) {
+        InterlockedIncrement(&q->drop_first); /* dropped: our bytes were not echoed */
+        return 0;
+    }
+    /* The data came first: the rest of its echo, then the server drops us
+       after the next quiet spell. */
+    if (check_echo(c, data, (size_t)n, c->sent) != 0 || receive_echo(c, c->sent, c->sent) != 0 ||
+        expect_end(c) != 0)
+        return -1;
+    InterlockedIncrement(&q->data_first);
+    return 0;
+}
+
+/* One connection of a sequence: connect, its work, close. */
+static int sequence_one(struct sequence *q, unsigned long i)
+{
+    struct connection c;
+    int rc;
+    memset(&c, 0, sizeof c);
+    c.s = INVALID_SOCKET;
+    if (open_connection(q->target, &c, i) != 0)
+        return -1;
+    rc = q->kind == IDLE_RACE ? idle_race_one(q, &c) : round_trips(&c, 1);
+    if (close_connection(&c) != 0)
+        rc = -1;
+    return rc;
+}
+
+static DWORD WINAPI sequence_thread(LPVOID argument)
+{
+    struct sequence *q = (struct sequence *)argument;
+    for (;;) {
+        unsigned long i = (unsigned long)(InterlockedIncrement(&q->next) - 1);
+        if (i >= q->total || q->failed > 0)
+            return 0;
+        if (sequence_one(q, i) != 0) {
+            InterlockedIncrement(&q->failed);
+            return 1;
+        }
+    }
+}
+
+/* Runs a sequence on `width` threads (at most 16). Connection 0 is made
+   here first: it pins the address every later one goes to. */
+static int run_sequence(struct sequence *q, unsigned long width)
+{
+    HANDLE threads[16];
+    DWORD started = 0, i;
+    int status = OVS_EXIT_OK;
+    if (sequence_one(q, 0) != 0)
+        return OVS_EXIT_FAILURE;
+    q->next = 1;
+    for (i = 0; i < (DWORD)width && i < 16 && q->total > 1; i++) {
+        threads[i] = CreateThread(NULL, THREAD_STACK, sequence_thread, q,
+                                  STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+        if (threads[i] == NULL) {
+            ovs_report_error("CreateThread", (int)GetLastError());
+            InterlockedIncrement(&q->failed); /* the others stop early */
+            break;
+        }
+        started++;
+    }
+    if (started > 0 &&
+        WaitForMultipleObjects(started, threads, TRUE, JOIN_TIMEOUT_MS) != WAIT_OBJECT_0) {
+        fprintf(stderr, "the threads are still busy after %lu ms\n",
+                (unsigned long)JOIN_TIMEOUT_MS);
+        return STUCK;
+    }
+    for (i = 0; i < started; i++)
+        CloseHandle(threads[i]);
+    if (q->failed > 0)
+        status = OVS_EXIT_FAILURE;
+    return status;
+}
+
+static int run_idle_race(struct target *t, unsigned long n, unsigned long quiet_ms)
+{
+    struct sequence q;
+    int status;
+    memset(&q, 0, sizeof q);
+    q.target = t;
+    q.total = n;
+    q.quiet_ms = quiet_ms;
+    q.kind = IDLE_RACE;
+    status = run_sequence(&q, 16);
+    if (status == OVS_EXIT_OK)
+        say("idle-race: %lu connections dropped by the server: the data came first on %ld, the "
+            "drop on %ld\n",
+            n, (long)q.data_first, (long)q.drop_first);
+    return status;
+}
+
+static int run_churn(struct target *t, unsigned long n)
+{
+    struct sequence q;
+    int status;
+    memset(&q, 0, sizeof q);
+    q.target = t;
+    q.total = n;
+    q.kind = CHURN;
+    status = run_sequence(&q, 4);
+    if (status == OVS_EXIT_OK)
+        say("churn: %lu connections, one round trip each\n", n);
+    return status;
+}
+
+/* paced: K round trips, each after a pause. */
+static DWORD WINAPI paced_thread(LPVOID argument)
+{
+    struct connection *c = (struct connection *)argument;
+    unsigned long long k;
+    for (k = 0; k < c->size; k++) {
+        Sleep(c->pause_ms);
+        if (round_trips(c, 1) != 0) {
+            c->failed = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int run_paced(struct target *t, unsigned long n, unsigned long long rounds,
+                     unsigned long pause_ms)
+{
+    struct connection *connections = connect_new(t, n);
+    unsigned long i;
+    int status = OVS_EXIT_OK;
+    if (connections == NULL)
+        return OVS_EXIT_FAILURE;
+    for (i = 0; i < n; i++) {
+        connections[i].size = rounds;
+        connections[i].pause_ms = pause_ms;
+    }
+    if (start_threads(connections, n, RECEIVER, paced_thread) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (join_all(connections, n) != 0)
+        return STUCK;
+    if (count_failed(connections, n) > 0)
+        status = OVS_EXIT_FAILURE;
+    if (close_all(connections, n) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (status == OVS_EXIT_OK)
+        say("paced: %lu connections did %llu round trips each, %lu ms apart\n", n, rounds,
+            pause_ms);
+    free(connections);
+    return status;
+}
+
+/* stream: checks the echo until the server's end of stream (within
+   END_TIMEOUT_MS of the last byte), which tells the sender to stop. */
+static DWORD WINAPI stream_reader(LPVOID argument)
+{
+    struct connection *c = (struct connection *)argument;
+    char data[CHUNK];
+    int signalled = 0;
+    for (;;) {
+        int n = recv(c->s, data, (int)sizeof data, 0);
+        if (n == SOCKET_ERROR) {
+            report_call(c, "recv", WSAGetLastError(), c->verified);
+            c->failed = 1;
+            break;
+        }
+        if (n == 0)
+            break; /* the server's end of stream: what we wait for */
+        /* No byte beyond the stream's first 2^62 is ever sent: the pattern
+           check is what catches a wrong echo here. */
+        if (check_echo(c, data, (size_t)n, 1ull << 62) != 0) {
+            c->failed = 1;
+            break;
+        }
+        if (!signalled) {
+            c->echo_started = 1;
+            signal_first_echo(c);
+            signalled = 1;
+        }
+    }
+    InterlockedExchange(&c->ended, 1);
+    if (!signalled)
+        signal_first_echo(c);
+    return c->failed ? 1 : 0;
+}
+
+/* stream: sends until the reader has seen the server's end, then ends our
+   side too. A server that has half-closed still reads (and drops) what we
+   send, so a send here never waits for ever. */
+static DWORD WINAPI stream_sender(LPVOID argument)
+{
+    struct connection *c = (struct connection *)argument;
+    while (!c->ended) {
+        if (send_pattern(c, CHUNK) != 0) {
+            c->send_failed = 1;
+            return 1;
+        }
+    }
+    if (shutdown(c->s, SD_SEND) == SOCKET_ERROR) {
+        report_call(c, "shutdown", WSAGetLastError(), c->sent);
+        c->send_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int run_stream(struct target *t, unsigned long n)
+{
+    struct connection *connections = connect_new(t, n);
+    DWORD end_timeout = END_TIMEOUT_MS;
+    unsigned long i;
+    int status = OVS_EXIT_OK;
+    if (connections == NULL)
+        return OVS_EXIT_FAILURE;
+    for (i = 0; i < n; i++) {
+        struct connection *c = &connections[i];
+        /* The reader's last receive waits for the stop the test makes. */
+        if (setsockopt(c->s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&end_timeout,
+                       sizeof end_timeout) == SOCKET_ERROR) {
+            report_call(c, "setsockopt", WSAGetLastError(), 0);
+            status = OVS_EXIT_FAILURE;
+        }
+        c->first_echo = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (c->first_echo == NULL) {
+            ovs_report_error("CreateEvent", (int)GetLastError());
+            status = OVS_EXIT_FAILURE;
+        }
+    }
+    for (i = 0; i < n && status == OVS_EXIT_OK; i++)
+        if (start_threads(&connections[i], 1, RECEIVER, stream_reader) != 0 ||
+            start_threads(&connections[i], 1, SENDER, stream_sender) != 0)
+            status = OVS_EXIT_FAILURE;
+    for (i = 0; i < n && status == OVS_EXIT_OK; i++) {
+        if (WaitForSingleObject(connections[i].first_echo, IO_TIMEOUT_MS) != WAIT_OBJECT_0 ||
+            !connections[i].echo_started) {
+            report(&connections[i], "no echo within %lu ms", (unsigned long)IO_TIMEOUT_MS);
+            status = OVS_EXIT_FAILURE;
+        }
+    }
+    if (status == OVS_EXIT_OK)
+        say("streaming on %lu connections\n", n);
+    else
+        for (i = 0; i < n; i++)
+            InterlockedExchange(&connections[i].ended, 1); /* senders: stop */
+    if (join_all(connections, n) != 0)
+        return STUCK;
+    if (count_failed(connections, n) > 0) {
+        fprintf(stderr, "%lu of %lu connections failed\n", count_failed(connections, n), n);
+        status = OVS_EXIT_FAILURE;
+    }
+    for (i = 0; i < n; i++)
+        if (connections[i].first_echo != NULL)
+            CloseHandle(connections[i].first_echo);
+    if (close_all(connections, n) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (status == OVS_EXIT_OK)
+        say("stream: %lu connections ended by the server with an end of stream, %llu bytes "
+            "verified\n",
+            n, total_verified(connections, n));
+    free(connections);
+    return status;
+}
+
+static int run_hold(struct target *t, unsigned long n)
+{
+    struct connection *connections = connect_new(t, n);
+    DWORD end_timeout = END_TIMEOUT_MS;
+    HANDLE reader = NULL;
+    unsigned long i;
+    int status = OVS_EXIT_OK;
+    if (connections == NULL)
+        return OVS_EXIT_FAILURE;
+    resume_reading = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (resume_reading == NULL) {
+        ovs_report_error("CreateEvent", (int)GetLastError());
+        status = OVS_EXIT_FAILURE;
+    }
+    for (i = 0; i < n && status == OVS_EXIT_OK; i++)
+        if (round_trips(&connections[i], 1) != 0 ||
+            setsockopt(connections[i].s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&end_timeout,
+                       sizeof end_timeout) == SOCKET_ERROR)
+            status = OVS_EXIT_FAILURE;
+    if (status == OVS_EXIT_OK) {
+        say("holding %lu connections\n", n);
+        for (i = 0; i < n && status == OVS_EXIT_OK; i++)
+            if (expect_end(&connections[i]) != 0)
+                status = OVS_EXIT_FAILURE;
+        /* Our side stays open until the line (the test sends it once the
+           server has reset these connections). */
+        reader = status == OVS_EXIT_OK ? CreateThread(NULL, 0, stdin_thread, NULL, 0, NULL) : NULL;
+        if (reader != NULL) {
+            CloseHandle(reader);
+            if (WaitForSingleObject(resume_reading, END_TIMEOUT_MS) != WAIT_OBJECT_0) {
+                fprintf(stderr, "no line on stdin within %lu ms\n",
+                        (unsigned long)END_TIMEOUT_MS);
+                status = OVS_EXIT_FAILURE;
+            }
+        } else if (status == OVS_EXIT_OK) {
+            ovs_report_error("CreateThread", (int)GetLastError());
+            status = OVS_EXIT_FAILURE;
+        }
+    }
+    if (close_all(connections, n) != 0)
+        status = OVS_EXIT_FAILURE;
+    if (status == OVS_EXIT_OK)
+        say("hold: %lu connections got the end of stream and were held open\n", n);
+    free(connections);
+    return status;
+}
+
 /* ---- The command line ---- */
 
 struct mode {
@@ -1098,6 +1476,11 @@ static const struct mode modes[] = {
     {"backlog-reset", BACKLOG_RESET, 0, ""},
     {"send-reset", SEND_RESET, 2, "N SIZE"},
     {"midmessage", MIDMESSAGE, 2, "N SIZE"},
+    {"idle-race", IDLE_RACE, 2, "N MS"},
+    {"paced", PACED, 3, "N K MS"},
+    {"stream", STREAM, 1, "N"},
+    {"hold", HOLD, 1, "N"},
+    {"churn", CHURN, 1, "N"},
 };
 
 /* Parses one number argument, or says which one was wrong. */
@@ -1143,7 +1526,19 @@ int main(int argc, char **argv)
         return ovs_usage_error(usage, problem);
     }
     /* Every argument is checked before anything touches the network. */
-    if (mode->kind == STALL) {
+    if (mode->kind == IDLE_RACE) {
+        if ((rc = parse_argument(args[3], "N", 1, 100000, &number[0])) != 0 ||
+            (rc = parse_argument(args[4], "MS", 10, 10000, &number[1])) != 0)
+            return rc;
+    } else if (mode->kind == PACED) {
+        if ((rc = parse_argument(args[3], "N", 1, MAX_CONNECTIONS, &number[0])) != 0 ||
+            (rc = parse_argument(args[4], "K", 1, 100000, &number[1])) != 0 ||
+            (rc = parse_argument(args[5], "MS", 0, 60000, &number[2])) != 0)
+            return rc;
+    } else if (mode->kind == CHURN) {
+        if ((rc = parse_argument(args[3], "N", 1, 100000, &number[0])) != 0)
+            return rc;
+    } else if (mode->kind == STALL) {
         if ((rc = parse_argument(args[3], "SIZE", 1, OVS_MAX_MESSAGE, &number[0])) != 0 ||
             (rc = parse_argument(args[4], "M", 1, MAX_CONNECTIONS - 1, &number[1])) != 0 ||
             (rc = parse_argument(args[5], "K", 1, 1000000, &number[2])) != 0)
@@ -1193,6 +1588,21 @@ int main(int argc, char **argv)
         break;
     case SEND_RESET:
         rc = run_send_reset(&target, (unsigned long)number[0], number[1]);
+        break;
+    case IDLE_RACE:
+        rc = run_idle_race(&target, (unsigned long)number[0], (unsigned long)number[1]);
+        break;
+    case PACED:
+        rc = run_paced(&target, (unsigned long)number[0], number[1], (unsigned long)number[2]);
+        break;
+    case STREAM:
+        rc = run_stream(&target, (unsigned long)number[0]);
+        break;
+    case HOLD:
+        rc = run_hold(&target, (unsigned long)number[0]);
+        break;
+    case CHURN:
+        rc = run_churn(&target, (unsigned long)number[0]);
         break;
     case MIDMESSAGE:
     default:
