@@ -887,7 +887,6 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
            "for at most %lu ms\n",
            n, receiving, sending, (unsigned long)sv->drain_timeout);
     fflush(stdout);
-    // [drain]
     for (i = 0; i < n; i++) {
         struct connection *c = pinned[i];
         int drop_owner = 0;
@@ -907,8 +906,6 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
         release(c); /* our pin */
     }
     free(pinned);
-    // [drain]
-    // [force]
     if (WaitForSingleObject(sv->all_gone, sv->drain_timeout) == WAIT_TIMEOUT) {
         EnterCriticalSection(&sv->lock);
         pinned = pin_all(sv, &n, &failed);
@@ -932,7 +929,6 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
         }
         free(pinned);
     }
-    // [force]
     if (WaitForSingleObject(sv->all_gone, STOP_TIMEOUT_MS) != WAIT_OBJECT_0)
         return -1; /* operations still own memory: the caller frees nothing */
     /* Closing the port would not wake the workers under Wine (Windows
