@@ -647,14 +647,23 @@ def main():
             print(f"FAILED: {requests[server.name]}", flush=True)
 
     info = machine()
+    command = " ".join(["./tutorial bench"] + [
+        "DIR" if i > 0 and sys.argv[1:][i - 1] == "--third-party" else a
+        for i, a in enumerate(sys.argv[1:]) if i >= 2])
     lines = [
         "# Appendix G: Benchmark results {#bench_results}",
         "",
-        "Made by `./tutorial bench` (`bench/bench.py`). Each echo server is run",
-        "under Wine and loaded by two clients in turn, both of which verify every",
-        "echoed byte: `native_client`, a Linux program (`bench/native_client.c`),",
-        "and the chapter 5 client `ch05_client`, itself under Wine. Every load is",
-        f"run {repeat} times, round-robin; the table gives the median and, in",
+        f"Made by `{command}` (`bench/bench.py`). Each echo server is run",
+        "under Wine and loaded by " + (
+            "two clients in turn, both of which verify every echoed byte:"
+            " `native_client`, a Linux program (`bench/native_client.c`), and the"
+            " chapter 5 client `ch05_client`, itself under Wine."
+            if len(clients) == 2 else
+            f"one client, `{clients[0]}`, which verifies every echoed byte"
+            + (" (a Linux program, `bench/native_client.c`)." if clients[0] == "native"
+               else " (the chapter 5 client, itself under Wine).")
+            + " `--clients native,ch05_client` adds the other one."),
+        f"Every load is run {repeat} times, round-robin; the table gives the median and, in",
         "brackets, the lowest and highest run. The brackets show how much the",
         "runs of one load differ. When the brackets of two figures overlap, the",
         "difference between the two figures means nothing.",
@@ -721,10 +730,11 @@ def main():
         lines.append(f"- `{server.column}`: {total_requests:.1f} requests per round trip ("
                      + ", ".join(f"`{name}` {n:.2f}" for name, n in top) + ").")
     lines += ["", "The CPU column shows what each round trip costs the server and",
-              "`wineserver` together; at a few tenths of a millisecond each, about",
-              "3,000 round trips a second is what one core can give, whatever the",
-              "number of connections. Only ratios between servers measured in the",
-              "same run say anything about a model."]
+              "`wineserver` together: 0.2 ms of CPU per round trip means at most",
+              "5,000 round trips a second per core, whatever the number of",
+              "connections, and two cores give more only to a server whose work",
+              "(and `wineserver`'s) can run on both at once. Only ratios between",
+              "servers measured in the same run say anything about a model."]
     lines += third_party_lines(servers, facts)
     lines += ["", "The loads (`ch05_client` arguments; `native_client` takes the same",
               "connections, messages and size):", ""]
