@@ -361,8 +361,8 @@ static int completed(struct connection *c, struct operation *op, DWORD bytes, DW
     if (error != 0)
         return fail_connection(c, op->kind == OP_RECEIVE ? "WSARecv (its packet)"
                                                          : "WSASend (its packet)", (int)error);
-    if (bytes > 0)
-        c->last_active = GetTickCount64();
+    if (bytes > 0 && !c->half_closed)
+        c->last_active = GetTickCount64(); /* bytes after our end do not count */
     if (op->kind == OP_RECEIVE && c->half_closed) {
         /* After our end of stream: only the client's end is awaited. */
         if (bytes > 0) {
