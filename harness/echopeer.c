@@ -755,6 +755,26 @@ static DWORD WINAPI stdin_thread(LPVOID unused)
     return 0;
 }
 
+/* midmessage and stream: the last receive of c waits END_TIMEOUT_MS for the
+   server to end the connection, and c gets its first_echo event. Returns 0,
+   or -1 after reporting. */
+static int wait_for_the_end(struct connection *c)
+{
+    DWORD end_timeout = END_TIMEOUT_MS;
+    int status = 0;
+    if (setsockopt(c->s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&end_timeout,
+                   sizeof end_timeout) == SOCKET_ERROR) {
+        report_call(c, "setsockopt", WSAGetLastError(), 0);
+        status = -1;
+    }
+    c->first_echo = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (c->first_echo == NULL) {
+        ovs_report_error("CreateEvent", (int)GetLastError());
+        status = -1;
+    }
+    return status;
+}
+
 /* ---- The modes ---- */
 
 static int run_reset(struct target *t, unsigned long n)
@@ -1027,7 +1047,6 @@ static int run_backlog_reset(struct target *t)
 static int run_midmessage(struct target *t, unsigned long n, unsigned long long size)
 {
     struct connection *connections = connect_new(t, n);
-    DWORD end_timeout = END_TIMEOUT_MS;
     ULONGLONG deadline;
     HANDLE reader;
     unsigned long i;
@@ -1039,16 +1058,8 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
         c->size = size;
         /* The last receive waits for the server to end the connection,
            which the test does once it reads "mid-message". */
-        if (setsockopt(c->s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&end_timeout,
-                       sizeof end_timeout) == SOCKET_ERROR) {
-            report_call(c, "setsockopt", WSAGetLastError(), 0);
+        if (wait_for_the_end(c) != 0)
             status = OVS_EXIT_FAILURE;
-        }
-        c->first_echo = CreateEventW(NULL, TRUE, FALSE, NULL);
-        if (c->first_echo == NULL) {
-            ovs_report_error("CreateEvent", (int)GetLastError());
-            status = OVS_EXIT_FAILURE;
-        }
     }
     resume_reading = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (resume_reading == NULL) {
@@ -1355,7 +1366,6 @@ static DWORD WINAPI stream_sender(LPVOID argument)
 static int run_stream(struct target *t, unsigned long n)
 {
     struct connection *connections = connect_new(t, n);
-    DWORD end_timeout = END_TIMEOUT_MS;
     unsigned long i;
     int status = OVS_EXIT_OK;
     if (connections == NULL)
@@ -1363,16 +1373,8 @@ static int run_stream(struct target *t, unsigned long n)
     for (i = 0; i < n; i++) {
         struct connection *c = &connections[i];
         /* The reader's last receive waits for the stop the test makes. */
-        if (setsockopt(c->s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&end_timeout,
-                       sizeof end_timeout) == SOCKET_ERROR) {
-            report_call(c, "setsockopt", WSAGetLastError(), 0);
+        if (wait_for_the_end(c) != 0)
             status = OVS_EXIT_FAILURE;
-        }
-        c->first_echo = CreateEventW(NULL, TRUE, FALSE, NULL);
-        if (c->first_echo == NULL) {
-            ovs_report_error("CreateEvent", (int)GetLastError());
-            status = OVS_EXIT_FAILURE;
-        }
     }
     for (i = 0; i < n && status == OVS_EXIT_OK; i++)
         if (start_threads(&connections[i], 1, RECEIVER, stream_reader) != 0 ||
