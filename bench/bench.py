@@ -13,9 +13,9 @@ result (Markdown, with the machine, the Wine version and the date) goes to
 OUT.md, and a CSV beside it.
 
 Servers (--servers, comma-separated; default: those of ch05_server,
-ch06_server and ch07_server that are built, and with --third-party every
+ch06_server, ch07_server and ch08_server that are built, and with --third-party every
 third-party server whose sources DIR holds):
-  chNN_server   a chapter's server (any chapter: ch07_server once it exists).
+  chNN_server   a chapter's server (any chapter).
                 Started with --quiet on port 0; ready at its "echoing" line;
                 stopped with a line on stdin; its summary must report
                 0 contexts alive.
@@ -75,7 +75,7 @@ RESULT = re.compile(r"round trips, (\d+) bytes verified in ([0-9.]+) s "
 LISTENING = re.compile(r"listening on 127\.0\.0\.1 port (\d+)")
 OPENED = re.compile(r"connection\(s\) open in ([0-9.]+) s")
 
-DEFAULT_CHAPTER_SERVERS = ["ch05_server", "ch06_server", "ch07_server"]  # those built
+DEFAULT_CHAPTER_SERVERS = ["ch05_server", "ch06_server", "ch07_server", "ch08_server"]  # those built
 THIRD_PARTY_ORDER = ["libuv", "iocpserver", "book", "book-cr"]
 
 
