@@ -98,6 +98,10 @@ struct server {
     LPFN_GETACCEPTEXSOCKADDRS get_addresses;
     struct accept_slot *slots;
     unsigned long n_slots, posted; /* slots with an AcceptEx in flight */
+    /* Accepted sockets on their way from the accept packet to the list of
+       connections (start_connection()): their places under --max-clients
+       are kept for them meanwhile. */
+    unsigned long starting;
     HANDLE stop_event, all_gone; /* all_gone: the last context and accept are gone */
     CRITICAL_SECTION lock;       /* the list, the slots and the counters below */
     struct connection *first;
@@ -305,7 +309,7 @@ static void release(struct connection *c)
         c->next->prev = c->prev;
     sv->echoed += c->echoed;
     sv->alive--;
-    if (sv->stopping && sv->alive == 0 && sv->posted == 0)
+    if (sv->stopping && sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     post_accepts(sv); /* a place below --max-clients may have opened */
     LeaveCriticalSection(&sv->lock);
@@ -379,8 +383,20 @@ static DWORD WINAPI worker(LPVOID arg)
 }
 // [worker]
 
+/* An accepted socket that will not become a connection after all: the
+   place accept_completed() kept for it is given back. */
+static void give_back_place(struct server *sv)
+{
+    EnterCriticalSection(&sv->lock);
+    sv->starting--;
+    LeaveCriticalSection(&sv->lock);
+}
+
 /* A new connection on an accepted socket: its context, its place on the
-   port, its first receive. Returns 0, or -1 when the socket was closed. */
+   port, its first receive. accept_completed() kept a place for it under
+   --max-clients (sv->starting); every path below gives that place back
+   under sv->lock, as a connection alive or as nothing. Returns 0, or -1
+   when the socket was closed. */
 static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *peer)
 {
     char text[OVS_ADDRESS_TEXT_MAX];
@@ -390,6 +406,7 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
     if (c == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         closesocket(s);
+        give_back_place(sv);
         return -1;
     }
     c->receive.kind = OP_RECEIVE;
@@ -403,9 +420,11 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
         DeleteCriticalSection(&c->lock);
         free_connection(c);
         closesocket(s);
+        give_back_place(sv);
         return -1;
     }
     EnterCriticalSection(&sv->lock);
+    sv->starting--; /* the kept place: a connection alive now, or nothing */
     if (sv->stopping) {
         /* Accepted just as the stop began: the stop has already closed
            the connections it knows of, so this one is closed here. */
@@ -471,19 +490,21 @@ static int post_accept(struct server *sv, struct accept_slot *slot)
 // [post_accepts]
 /* Under sv->lock: keeps as many AcceptEx calls posted as --accepts asks,
    but never more than the connections still allowed by --max-clients, so
-   that clients beyond the limit wait in the backlog. Called after every
-   accept packet and every freed connection, and once a second by the main
-   thread, which retries the slots whose post failed. */
+   that clients beyond the limit wait in the backlog. The connections
+   counted are those alive and those still starting (accepted, not yet on
+   the list). Called after every accept packet and every freed connection,
+   and once a second by the main thread, which retries the slots whose post
+   failed. */
 static void post_accepts(struct server *sv)
 {
     unsigned long i;
     int at_limit;
     if (sv->stopping)
         return;
-    for (i = 0; i < sv->n_slots && sv->alive + sv->posted < sv->max_clients; i++)
+    for (i = 0; i < sv->n_slots && sv->alive + sv->starting + sv->posted < sv->max_clients; i++)
         if (sv->slots[i].s == INVALID_SOCKET && post_accept(sv, &sv->slots[i]) != 0)
             break; /* reported; the next packet or close tries again */
-    at_limit = sv->posted == 0 && sv->alive >= sv->max_clients;
+    at_limit = sv->posted == 0 && sv->alive + sv->starting >= sv->max_clients;
     if (at_limit != sv->at_limit) {
         if (at_limit)
             printf("at the limit of %lu connections: new ones wait in the backlog\n",
@@ -546,9 +567,15 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
         else
             ready = 1;
     }
-    /* The slot is idle from here: another worker may post it again. */
+    /* The slot is idle from here: another worker may post it again. An
+       accepted socket keeps its place under --max-clients, in this same
+       hold of the lock, until start_connection() has made it a connection:
+       counted nowhere in between, it would let another post_accepts() post
+       one accept too many. */
     slot->s = INVALID_SOCKET;
     sv->posted--;
+    if (ready)
+        sv->starting++;
     LeaveCriticalSection(&sv->lock);
     if (sv->trace) {
         printf("thread %lu: accept packet: error %lu\n", (unsigned long)GetCurrentThreadId(),
@@ -565,7 +592,7 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     EnterCriticalSection(&sv->lock);
     if (retry_now)
         post_accepts(sv); /* this slot is idle again */
-    if (sv->stopping && sv->alive == 0 && sv->posted == 0)
+    if (sv->stopping && sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     LeaveCriticalSection(&sv->lock);
 }
@@ -611,7 +638,7 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
     fflush(stdout);
     closesocket(sv->listener);
     sv->listener = INVALID_SOCKET;
-    if (sv->alive == 0 && sv->posted == 0)
+    if (sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     /* Pin each connection (a reference of our own) so that none is freed
        while we close it; one whose count already reached 0 is on its way
