@@ -809,6 +809,23 @@ int main(int argc, char **argv)
         // [wait_for_stop]
     }
 
+    if (n_workers == 0) {
+        /* The set-up failed before any worker ran: no accept was posted and
+           there is nothing to stop. Close what was made, and leave. */
+        closesocket(sv.listener);
+        if (sv.port != NULL)
+            CloseHandle(sv.port);
+        if (sv.all_gone != NULL)
+            CloseHandle(sv.all_gone);
+        if (sv.stop_event != NULL)
+            ovs_stop_request_end();
+        DeleteCriticalSection(&sv.lock);
+        free(sv.slots);
+        ovs_winsock_stop();
+        return OVS_EXIT_FAILURE;
+    }
+    /* From here every worker runs on a port, with all_gone and the stop
+       event made (a worker is started only then). */
     stopped = stop(&sv, workers, n_workers) == 0;
     if (!stopped) {
         /* Operations (or workers) may still use memory: free nothing, and
