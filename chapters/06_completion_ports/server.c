@@ -498,8 +498,9 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
             refs = seen;
         }
     }
+    ok = sv->alive == 0 || pinned != NULL;
     LeaveCriticalSection(&sv->lock);
-    if (sv->alive > 0 && pinned == NULL) {
+    if (!ok) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         return -1;
     }
