@@ -321,15 +321,15 @@ int main(int argc, char **argv)
         ovs_report_error("CreateIoCompletionPort/CreateEvent", (int)GetLastError());
         clean = 0;
     }
-    for (i = 0; clean && i < cl.count; i++) {
+    for (i = 0; i < cl.count; i++) {
         struct connection *c = &cl.connections[i];
         c->client = &cl;
         c->index = i;
-        c->s = sockets[i];
+        c->s = sockets[i]; /* every socket, even after a failure: all are closed */
         c->receive.kind = OP_RECEIVE;
         c->send.kind = OP_SEND;
         InitializeCriticalSection(&c->lock);
-        if (CreateIoCompletionPort((HANDLE)c->s, cl.port, (ULONG_PTR)c, 0) == NULL) {
+        if (clean && CreateIoCompletionPort((HANDLE)c->s, cl.port, (ULONG_PTR)c, 0) == NULL) {
             ovs_report_error("CreateIoCompletionPort", (int)GetLastError());
             clean = 0;
         }
@@ -346,12 +346,24 @@ int main(int argc, char **argv)
     // [set_up]
     free(sockets);
     if (!clean) {
-        /* Nothing was posted yet: close and leave. */
+        /* Nothing was posted yet: stop the workers, close and free
+           everything, and leave. */
         for (t = 0; t < n_workers; t++)
             PostQueuedCompletionStatus(cl.port, 0, STOP_KEY, NULL);
-        WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
-        for (i = 0; i < cl.count; i++)
+        if (n_workers > 0)
+            WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
+        for (t = 0; t < n_workers; t++)
+            CloseHandle(workers[t]);
+        for (i = 0; i < cl.count; i++) {
             closesocket(cl.connections[i].s);
+            DeleteCriticalSection(&cl.connections[i].lock);
+        }
+        if (cl.port != NULL)
+            CloseHandle(cl.port);
+        if (cl.all_ended != NULL)
+            CloseHandle(cl.all_ended);
+        free(cl.connections);
+        free(pattern);
         ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }

@@ -490,15 +490,25 @@ int main(int argc, char **argv)
     }
     // [set_up]
     if (!clean) {
-        /* Nothing was posted yet: close and leave. */
+        /* Nothing was posted yet: stop the workers, close and free
+           everything, and leave. */
         for (t = 0; t < n_workers; t++)
             PostQueuedCompletionStatus(cl.port, 0, STOP_KEY, NULL);
-        WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
+        if (n_workers > 0)
+            WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
+        for (t = 0; t < n_workers; t++)
+            CloseHandle(workers[t]);
         for (i = 0; i < cl.count; i++) {
             if (cl.connections[i].s != INVALID_SOCKET)
                 closesocket(cl.connections[i].s);
             DeleteCriticalSection(&cl.connections[i].lock);
         }
+        if (cl.port != NULL)
+            CloseHandle(cl.port);
+        if (cl.all_ended != NULL)
+            CloseHandle(cl.all_ended);
+        free(cl.connections);
+        free(pattern);
         ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }
