@@ -22,7 +22,7 @@
  *                    at the top of the address space, poisoned and released
  *                    when freed, so that a late use faults
  * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input. It closes
- * the listener (which aborts every AcceptEx) and every connection, waits
+ * the listener (which ends every AcceptEx) and every connection, waits
  * until every operation has completed, stops the workers with one packet
  * each, and prints a summary.
  */
@@ -520,8 +520,8 @@ static void post_accepts(struct server *sv)
 // [accept_completed]
 /* An AcceptEx packet, on some worker. On success the slot's socket becomes
    a connection; on failure (a client that gave up, or the listener closed
-   by the stop: 995) it is closed. Either way the slot is idle again and is
-   posted anew unless the server is stopping. */
+   by the stop: 995 under Wine) it is closed. Either way the slot is idle
+   again and is posted anew unless the server is stopping. */
 static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD error)
 {
     SOCKET s = slot->s;
@@ -621,9 +621,9 @@ static int load_extensions(struct server *sv)
 // [load_extensions]
 
 // [stop]
-/* Closes the listener (every AcceptEx completes with 995) and every
-   connection, waits until every operation has completed and every context
-   is freed, then stops the workers: one packet each. */
+/* Closes the listener (every AcceptEx completes, with an error: 995 under
+   Wine) and every connection, waits until every operation has completed
+   and every context is freed, then stops the workers: one packet each. */
 static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
 {
     struct connection **pinned = NULL, *c;
