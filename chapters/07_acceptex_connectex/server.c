@@ -4,8 +4,9 @@
  * Shows: chapter 6's echo server, with accepting done by overlapped I/O as
  * well. AcceptEx calls are kept posted on the listener, each with a socket
  * made in advance; a client that connects completes one of them, and its
- * packet comes to the port like any receive or send. So nothing but the
- * workers ever waits, and the main thread only waits for the stop.
+ * packet comes to the port like any receive or send. So only the workers
+ * wait for I/O; the main thread waits for the stop, and once a second posts
+ * again any accept whose post had failed.
  *
  * Usage: ch07_server [options] <port> [address]
  *   port             0 lets the system choose; printed as "listening on ..."
