@@ -191,7 +191,8 @@ static int fail_connection(struct connection *c, const char *call, int error)
 
 // [post_receive]
 /* Under c->lock. Takes a reference for the operation before it is posted:
-   its packet may be taken by another worker before WSARecv even returns. */
+   its packet may be dequeued by another worker before WSARecv even returns
+   (c->lock, held here, keeps it from being handled until we leave). */
 static int post_receive(struct connection *c, int index)
 {
     WSABUF buffer;
