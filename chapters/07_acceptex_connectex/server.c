@@ -531,8 +531,9 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     struct sockaddr_storage peer_copy;
     int local_length = 0, peer_length = 0, ready = 0, retry_now = 1;
 
-    /* The addresses point into the slot's buffer, which the next AcceptEx
-       of this slot will overwrite: the peer's is copied out first. */
+    /* The addresses returned may point into the slot's buffer (they do in
+       practice), which the next AcceptEx of this slot will overwrite: the
+       peer's is copied out first. */
     memset(&peer_copy, 0, sizeof peer_copy);
     if (error == 0) {
         sv->get_addresses(slot->addresses, 0, (DWORD)ADDRESS_ROOM, (DWORD)ADDRESS_ROOM, &local,
