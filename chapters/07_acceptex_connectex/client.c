@@ -229,9 +229,11 @@ static void receive_completed(struct connection *c, DWORD bytes)
 /* Under c->lock: connects the bound socket with ConnectEx. With
    --send-with-connect the start of the first message rides along (at most
    CONNECT_DATA bytes), and the connect's packet counts as that send. Not
-   all of a long message: no receive can be posted before the connection
-   exists, and a server that echoes while nobody reads would stop taking
-   bytes, so a connect carrying many megabytes might never complete. */
+   all of a long message: Microsoft strongly advises against sending a huge
+   buffer with ConnectEx; and no receive can be posted before the
+   connection exists, while a server that echoes to nobody reading stops
+   taking bytes, so a connect carrying many megabytes might never
+   complete. */
 static void post_connect(struct connection *c)
 {
     struct client *cl = c->client;
@@ -259,9 +261,10 @@ static void post_connect(struct connection *c)
 
 // [connect_completed]
 /* Under c->lock: the connect's packet, for a connection that is now
-   established. ConnectEx leaves the socket in the default state of a
-   connected socket; SO_UPDATE_CONNECT_CONTEXT brings in its properties, as
-   Microsoft asks before the socket is used further. */
+   established. ConnectEx leaves the socket "in the default state for a
+   connected socket": the options set before the connect stay off until
+   SO_UPDATE_CONNECT_CONTEXT is set. The option is also needed before
+   shutdown (used by --half-close) or getpeername. */
 static void connect_completed(struct connection *c, DWORD bytes)
 {
     struct client *cl = c->client;
