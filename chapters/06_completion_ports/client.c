@@ -91,6 +91,16 @@ static void end_connection(struct connection *c, int failed, const char *what)
         SetEvent(cl->all_ended);
 }
 
+/* Under c->lock: ends the connection with the failure of `call`, in the
+   words every program here uses: "<call>() failed: <code> <text>". */
+static void end_with_error(struct connection *c, const char *call, int code)
+{
+    char text[512], what[640];
+    ovs_format_error(code, text, sizeof text);
+    snprintf(what, sizeof what, "%s() failed: %d %s", call, code, text);
+    end_connection(c, 1, what);
+}
+
 // [post_send]
 /* Under c->lock: sends the rest of the current message from the shared
    pattern. The count of operations in flight goes up first: the packet can
@@ -214,12 +224,13 @@ static DWORD WINAPI worker(LPVOID arg)
         ULONG_PTR key = 0;
         OVERLAPPED *overlapped = NULL;
         BOOL ok = GetQueuedCompletionStatus(cl->port, &bytes, &key, &overlapped, INFINITE);
+        DWORD error = ok ? 0 : GetLastError(); /* read before any other call */
         struct connection *c;
         struct operation *op;
 
         if (overlapped == NULL) {
             if (!ok)
-                ovs_report_error("GetQueuedCompletionStatus", (int)GetLastError());
+                ovs_report_error("GetQueuedCompletionStatus", (int)error);
             return ok ? 0 : 1; /* our stop packet (key 0), or the port failed */
         }
         c = (struct connection *)key;
@@ -228,10 +239,13 @@ static DWORD WINAPI worker(LPVOID arg)
         if (c->ended) {
             /* Aborted by our own close: nothing to do. */
         } else if (!ok) {
-            char what[80];
-            snprintf(what, sizeof what, "the %s failed: %lu",
-                     op->kind == OP_RECEIVE ? "receive" : "send", (unsigned long)GetLastError());
-            end_connection(c, 1, what);
+            /* `error` is the system's code (64 for a reset under Wine);
+               WSAGetOverlappedResult gives the Winsock one (10054). */
+            DWORD ignored_bytes, ignored_flags;
+            int code = (int)error;
+            if (!WSAGetOverlappedResult(c->s, overlapped, &ignored_bytes, FALSE, &ignored_flags))
+                code = WSAGetLastError();
+            end_with_error(c, op->kind == OP_RECEIVE ? "WSARecv" : "WSASend", code);
         } else if (op->kind == OP_RECEIVE) {
             receive_completed(c, bytes);
         } else {
@@ -321,15 +335,15 @@ int main(int argc, char **argv)
         ovs_report_error("CreateIoCompletionPort/CreateEvent", (int)GetLastError());
         clean = 0;
     }
-    for (i = 0; clean && i < cl.count; i++) {
+    for (i = 0; i < cl.count; i++) {
         struct connection *c = &cl.connections[i];
         c->client = &cl;
         c->index = i;
-        c->s = sockets[i];
+        c->s = sockets[i]; /* every socket, even after a failure: all are closed */
         c->receive.kind = OP_RECEIVE;
         c->send.kind = OP_SEND;
         InitializeCriticalSection(&c->lock);
-        if (CreateIoCompletionPort((HANDLE)c->s, cl.port, (ULONG_PTR)c, 0) == NULL) {
+        if (clean && CreateIoCompletionPort((HANDLE)c->s, cl.port, (ULONG_PTR)c, 0) == NULL) {
             ovs_report_error("CreateIoCompletionPort", (int)GetLastError());
             clean = 0;
         }
@@ -346,12 +360,24 @@ int main(int argc, char **argv)
     // [set_up]
     free(sockets);
     if (!clean) {
-        /* Nothing was posted yet: close and leave. */
+        /* Nothing was posted yet: stop the workers, close and free
+           everything, and leave. */
         for (t = 0; t < n_workers; t++)
             PostQueuedCompletionStatus(cl.port, 0, STOP_KEY, NULL);
-        WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
-        for (i = 0; i < cl.count; i++)
+        if (n_workers > 0)
+            WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
+        for (t = 0; t < n_workers; t++)
+            CloseHandle(workers[t]);
+        for (i = 0; i < cl.count; i++) {
             closesocket(cl.connections[i].s);
+            DeleteCriticalSection(&cl.connections[i].lock);
+        }
+        if (cl.port != NULL)
+            CloseHandle(cl.port);
+        if (cl.all_ended != NULL)
+            CloseHandle(cl.all_ended);
+        free(cl.connections);
+        free(pattern);
         ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }

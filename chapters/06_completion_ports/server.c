@@ -170,7 +170,8 @@ static int fail_connection(struct connection *c, const char *call, int error)
 
 // [post_receive]
 /* Under c->lock. Takes a reference for the operation before it is posted:
-   its packet may be taken by another worker before WSARecv even returns. */
+   its packet may be dequeued by another worker before WSARecv even returns
+   (c->lock, held here, keeps it from being handled until we leave). */
 static int post_receive(struct connection *c, int index)
 {
     WSABUF buffer;
@@ -498,8 +499,9 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
             refs = seen;
         }
     }
+    ok = sv->alive == 0 || pinned != NULL;
     LeaveCriticalSection(&sv->lock);
-    if (sv->alive > 0 && pinned == NULL) {
+    if (!ok) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         return -1;
     }
@@ -619,6 +621,21 @@ int main(int argc, char **argv)
 
     /* No new clients from here on: the backlog is reset with the listener. */
     closesocket(sv.listener);
+    if (n_workers == 0) {
+        /* The set-up failed before any worker ran: nothing was accepted and
+           there is nothing to stop. Close what was made, and leave. */
+        if (sv.port != NULL)
+            CloseHandle(sv.port);
+        if (sv.all_gone != NULL)
+            CloseHandle(sv.all_gone);
+        if (sv.stop_event != NULL)
+            ovs_stop_request_end();
+        DeleteCriticalSection(&sv.lock);
+        ovs_winsock_stop();
+        return OVS_EXIT_FAILURE;
+    }
+    /* From here every worker runs on a port, with all_gone and the stop
+       event made (a worker is started only then). */
     stopped = stop(&sv, workers, n_workers) == 0;
     if (!stopped) {
         /* Operations (or workers) may still use memory: free nothing, and

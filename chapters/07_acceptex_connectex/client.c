@@ -101,6 +101,16 @@ static void end_connection(struct connection *c, int failed, const char *what)
         SetEvent(cl->all_ended);
 }
 
+/* Under c->lock: ends the connection with the failure of `call`, in the
+   words every program here uses: "<call>() failed: <code> <text>". */
+static void end_with_error(struct connection *c, const char *call, int code)
+{
+    char text[512], what[640];
+    ovs_format_error(code, text, sizeof text);
+    snprintf(what, sizeof what, "%s() failed: %d %s", call, code, text);
+    end_connection(c, 1, what);
+}
+
 // [post_send]
 /* Under c->lock: sends the rest of the current message from the shared
    pattern. The count of operations in flight goes up first: the packet can
@@ -219,9 +229,11 @@ static void receive_completed(struct connection *c, DWORD bytes)
 /* Under c->lock: connects the bound socket with ConnectEx. With
    --send-with-connect the start of the first message rides along (at most
    CONNECT_DATA bytes), and the connect's packet counts as that send. Not
-   all of a long message: no receive can be posted before the connection
-   exists, and a server that echoes while nobody reads would stop taking
-   bytes, so a connect carrying many megabytes might never complete. */
+   all of a long message: Microsoft strongly advises against sending a huge
+   buffer with ConnectEx; and no receive can be posted before the
+   connection exists, while a server that echoes to nobody reading stops
+   taking bytes, so a connect carrying many megabytes might never
+   complete. */
 static void post_connect(struct connection *c)
 {
     struct client *cl = c->client;
@@ -242,17 +254,17 @@ static void post_connect(struct connection *c)
         int error = WSAGetLastError();
         InterlockedDecrement(&cl->outstanding); /* no packet will come */
         c->send_in_flight = 0;
-        ovs_report_error("ConnectEx", error);
-        end_connection(c, 1, "the connect failed at once");
+        end_with_error(c, "ConnectEx", error);
     }
 }
 // [post_connect]
 
 // [connect_completed]
 /* Under c->lock: the connect's packet, for a connection that is now
-   established. ConnectEx leaves the socket in the default state of a
-   connected socket; SO_UPDATE_CONNECT_CONTEXT brings in its properties, as
-   Microsoft asks before the socket is used further. */
+   established. ConnectEx leaves the socket "in the default state for a
+   connected socket": the options set before the connect stay off until
+   SO_UPDATE_CONNECT_CONTEXT is set. The option is also needed before
+   shutdown (used by --half-close) or getpeername. */
 static void connect_completed(struct connection *c, DWORD bytes)
 {
     struct client *cl = c->client;
@@ -285,12 +297,13 @@ static DWORD WINAPI worker(LPVOID arg)
         ULONG_PTR key = 0;
         OVERLAPPED *overlapped = NULL;
         BOOL ok = GetQueuedCompletionStatus(cl->port, &bytes, &key, &overlapped, INFINITE);
+        DWORD error = ok ? 0 : GetLastError(); /* read before any other call */
         struct connection *c;
         struct operation *op;
 
         if (overlapped == NULL) {
             if (!ok)
-                ovs_report_error("GetQueuedCompletionStatus", (int)GetLastError());
+                ovs_report_error("GetQueuedCompletionStatus", (int)error);
             return ok ? 0 : 1; /* our stop packet (key 0), or the port failed */
         }
         c = (struct connection *)key;
@@ -298,19 +311,17 @@ static DWORD WINAPI worker(LPVOID arg)
         EnterCriticalSection(&c->lock);
         if (c->ended) {
             /* Aborted by our own close: nothing to do. */
-        } else if (!ok && op->kind == OP_CONNECT) {
-            DWORD ignored_bytes, ignored_flags;
-            int code = (int)GetLastError();
-            if (!WSAGetOverlappedResult(c->s, overlapped, &ignored_bytes, FALSE, &ignored_flags))
-                code = WSAGetLastError(); /* the Winsock code: 10061, not 1225 */
-            if (InterlockedIncrement(&cl->reports) <= MAX_REPORTS)
-                ovs_report_error("ConnectEx", code);
-            end_connection(c, 1, "the connect failed");
         } else if (!ok) {
-            char what[80];
-            snprintf(what, sizeof what, "the %s failed: %lu",
-                     op->kind == OP_RECEIVE ? "receive" : "send", (unsigned long)GetLastError());
-            end_connection(c, 1, what);
+            /* `error` is the system's code; WSAGetOverlappedResult gives
+               the Winsock one (10061 for a refused connect). */
+            DWORD ignored_bytes, ignored_flags;
+            int code = (int)error;
+            if (!WSAGetOverlappedResult(c->s, overlapped, &ignored_bytes, FALSE, &ignored_flags))
+                code = WSAGetLastError();
+            end_with_error(c, op->kind == OP_CONNECT   ? "ConnectEx"
+                              : op->kind == OP_RECEIVE ? "WSARecv"
+                                                       : "WSASend",
+                           code);
         } else if (op->kind == OP_CONNECT) {
             connect_completed(c, bytes);
         } else if (op->kind == OP_RECEIVE) {
@@ -490,15 +501,25 @@ int main(int argc, char **argv)
     }
     // [set_up]
     if (!clean) {
-        /* Nothing was posted yet: close and leave. */
+        /* Nothing was posted yet: stop the workers, close and free
+           everything, and leave. */
         for (t = 0; t < n_workers; t++)
             PostQueuedCompletionStatus(cl.port, 0, STOP_KEY, NULL);
-        WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
+        if (n_workers > 0)
+            WaitForMultipleObjects(n_workers, workers, TRUE, 5000);
+        for (t = 0; t < n_workers; t++)
+            CloseHandle(workers[t]);
         for (i = 0; i < cl.count; i++) {
             if (cl.connections[i].s != INVALID_SOCKET)
                 closesocket(cl.connections[i].s);
             DeleteCriticalSection(&cl.connections[i].lock);
         }
+        if (cl.port != NULL)
+            CloseHandle(cl.port);
+        if (cl.all_ended != NULL)
+            CloseHandle(cl.all_ended);
+        free(cl.connections);
+        free(pattern);
         ovs_winsock_stop();
         return OVS_EXIT_FAILURE;
     }

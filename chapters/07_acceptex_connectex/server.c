@@ -4,8 +4,9 @@
  * Shows: chapter 6's echo server, with accepting done by overlapped I/O as
  * well. AcceptEx calls are kept posted on the listener, each with a socket
  * made in advance; a client that connects completes one of them, and its
- * packet comes to the port like any receive or send. So nothing but the
- * workers ever waits, and the main thread only waits for the stop.
+ * packet comes to the port like any receive or send. So only the workers
+ * wait for I/O; the main thread waits for the stop, and once a second posts
+ * again any accept whose post had failed.
  *
  * Usage: ch07_server [options] <port> [address]
  *   port             0 lets the system choose; printed as "listening on ..."
@@ -22,7 +23,7 @@
  *                    at the top of the address space, poisoned and released
  *                    when freed, so that a late use faults
  * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input. It closes
- * the listener (which aborts every AcceptEx) and every connection, waits
+ * the listener (which ends every AcceptEx) and every connection, waits
  * until every operation has completed, stops the workers with one packet
  * each, and prints a summary.
  */
@@ -98,6 +99,10 @@ struct server {
     LPFN_GETACCEPTEXSOCKADDRS get_addresses;
     struct accept_slot *slots;
     unsigned long n_slots, posted; /* slots with an AcceptEx in flight */
+    /* Accepted sockets on their way from the accept packet to the list of
+       connections (start_connection()): their places under --max-clients
+       are kept for them meanwhile. */
+    unsigned long starting;
     HANDLE stop_event, all_gone; /* all_gone: the last context and accept are gone */
     CRITICAL_SECTION lock;       /* the list, the slots and the counters below */
     struct connection *first;
@@ -186,7 +191,8 @@ static int fail_connection(struct connection *c, const char *call, int error)
 
 // [post_receive]
 /* Under c->lock. Takes a reference for the operation before it is posted:
-   its packet may be taken by another worker before WSARecv even returns. */
+   its packet may be dequeued by another worker before WSARecv even returns
+   (c->lock, held here, keeps it from being handled until we leave). */
 static int post_receive(struct connection *c, int index)
 {
     WSABUF buffer;
@@ -305,7 +311,7 @@ static void release(struct connection *c)
         c->next->prev = c->prev;
     sv->echoed += c->echoed;
     sv->alive--;
-    if (sv->stopping && sv->alive == 0 && sv->posted == 0)
+    if (sv->stopping && sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     post_accepts(sv); /* a place below --max-clients may have opened */
     LeaveCriticalSection(&sv->lock);
@@ -379,8 +385,20 @@ static DWORD WINAPI worker(LPVOID arg)
 }
 // [worker]
 
+/* An accepted socket that will not become a connection after all: the
+   place accept_completed() kept for it is given back. */
+static void give_back_place(struct server *sv)
+{
+    EnterCriticalSection(&sv->lock);
+    sv->starting--;
+    LeaveCriticalSection(&sv->lock);
+}
+
 /* A new connection on an accepted socket: its context, its place on the
-   port, its first receive. Returns 0, or -1 when the socket was closed. */
+   port, its first receive. accept_completed() kept a place for it under
+   --max-clients (sv->starting); every path below gives that place back
+   under sv->lock, as a connection alive or as nothing. Returns 0, or -1
+   when the socket was closed. */
 static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *peer)
 {
     char text[OVS_ADDRESS_TEXT_MAX];
@@ -390,6 +408,7 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
     if (c == NULL) {
         ovs_report_error("calloc", ERROR_NOT_ENOUGH_MEMORY);
         closesocket(s);
+        give_back_place(sv);
         return -1;
     }
     c->receive.kind = OP_RECEIVE;
@@ -403,9 +422,11 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
         DeleteCriticalSection(&c->lock);
         free_connection(c);
         closesocket(s);
+        give_back_place(sv);
         return -1;
     }
     EnterCriticalSection(&sv->lock);
+    sv->starting--; /* the kept place: a connection alive now, or nothing */
     if (sv->stopping) {
         /* Accepted just as the stop began: the stop has already closed
            the connections it knows of, so this one is closed here. */
@@ -471,19 +492,21 @@ static int post_accept(struct server *sv, struct accept_slot *slot)
 // [post_accepts]
 /* Under sv->lock: keeps as many AcceptEx calls posted as --accepts asks,
    but never more than the connections still allowed by --max-clients, so
-   that clients beyond the limit wait in the backlog. Called after every
-   accept packet and every freed connection, and once a second by the main
-   thread, which retries the slots whose post failed. */
+   that clients beyond the limit wait in the backlog. The connections
+   counted are those alive and those still starting (accepted, not yet on
+   the list). Called after every accept packet and every freed connection,
+   and once a second by the main thread, which retries the slots whose post
+   failed. */
 static void post_accepts(struct server *sv)
 {
     unsigned long i;
     int at_limit;
     if (sv->stopping)
         return;
-    for (i = 0; i < sv->n_slots && sv->alive + sv->posted < sv->max_clients; i++)
+    for (i = 0; i < sv->n_slots && sv->alive + sv->starting + sv->posted < sv->max_clients; i++)
         if (sv->slots[i].s == INVALID_SOCKET && post_accept(sv, &sv->slots[i]) != 0)
             break; /* reported; the next packet or close tries again */
-    at_limit = sv->posted == 0 && sv->alive >= sv->max_clients;
+    at_limit = sv->posted == 0 && sv->alive + sv->starting >= sv->max_clients;
     if (at_limit != sv->at_limit) {
         if (at_limit)
             printf("at the limit of %lu connections: new ones wait in the backlog\n",
@@ -499,8 +522,8 @@ static void post_accepts(struct server *sv)
 // [accept_completed]
 /* An AcceptEx packet, on some worker. On success the slot's socket becomes
    a connection; on failure (a client that gave up, or the listener closed
-   by the stop: 995) it is closed. Either way the slot is idle again and is
-   posted anew unless the server is stopping. */
+   by the stop: 995 under Wine) it is closed. Either way the slot is idle
+   again and is posted anew unless the server is stopping. */
 static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD error)
 {
     SOCKET s = slot->s;
@@ -508,8 +531,9 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     struct sockaddr_storage peer_copy;
     int local_length = 0, peer_length = 0, ready = 0, retry_now = 1;
 
-    /* The addresses point into the slot's buffer, which the next AcceptEx
-       of this slot will overwrite: the peer's is copied out first. */
+    /* The addresses returned may point into the slot's buffer (they do in
+       practice), which the next AcceptEx of this slot will overwrite: the
+       peer's is copied out first. */
     memset(&peer_copy, 0, sizeof peer_copy);
     if (error == 0) {
         sv->get_addresses(slot->addresses, 0, (DWORD)ADDRESS_ROOM, (DWORD)ADDRESS_ROOM, &local,
@@ -546,9 +570,15 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
         else
             ready = 1;
     }
-    /* The slot is idle from here: another worker may post it again. */
+    /* The slot is idle from here: another worker may post it again. An
+       accepted socket keeps its place under --max-clients, in this same
+       hold of the lock, until start_connection() has made it a connection:
+       counted nowhere in between, it would let another post_accepts() post
+       one accept too many. */
     slot->s = INVALID_SOCKET;
     sv->posted--;
+    if (ready)
+        sv->starting++;
     LeaveCriticalSection(&sv->lock);
     if (sv->trace) {
         printf("thread %lu: accept packet: error %lu\n", (unsigned long)GetCurrentThreadId(),
@@ -565,7 +595,7 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     EnterCriticalSection(&sv->lock);
     if (retry_now)
         post_accepts(sv); /* this slot is idle again */
-    if (sv->stopping && sv->alive == 0 && sv->posted == 0)
+    if (sv->stopping && sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     LeaveCriticalSection(&sv->lock);
 }
@@ -594,9 +624,9 @@ static int load_extensions(struct server *sv)
 // [load_extensions]
 
 // [stop]
-/* Closes the listener (every AcceptEx completes with 995) and every
-   connection, waits until every operation has completed and every context
-   is freed, then stops the workers: one packet each. */
+/* Closes the listener (every AcceptEx completes, with an error: 995 under
+   Wine) and every connection, waits until every operation has completed
+   and every context is freed, then stops the workers: one packet each. */
 static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
 {
     struct connection **pinned = NULL, *c;
@@ -611,7 +641,7 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
     fflush(stdout);
     closesocket(sv->listener);
     sv->listener = INVALID_SOCKET;
-    if (sv->alive == 0 && sv->posted == 0)
+    if (sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     /* Pin each connection (a reference of our own) so that none is freed
        while we close it; one whose count already reached 0 is on its way
@@ -782,6 +812,23 @@ int main(int argc, char **argv)
         // [wait_for_stop]
     }
 
+    if (n_workers == 0) {
+        /* The set-up failed before any worker ran: no accept was posted and
+           there is nothing to stop. Close what was made, and leave. */
+        closesocket(sv.listener);
+        if (sv.port != NULL)
+            CloseHandle(sv.port);
+        if (sv.all_gone != NULL)
+            CloseHandle(sv.all_gone);
+        if (sv.stop_event != NULL)
+            ovs_stop_request_end();
+        DeleteCriticalSection(&sv.lock);
+        free(sv.slots);
+        ovs_winsock_stop();
+        return OVS_EXIT_FAILURE;
+    }
+    /* From here every worker runs on a port, with all_gone and the stop
+       event made (a worker is started only then). */
     stopped = stop(&sv, workers, n_workers) == 0;
     if (!stopped) {
         /* Operations (or workers) may still use memory: free nothing, and
