@@ -425,12 +425,17 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
         give_back_place(sv);
         return -1;
     }
+    /* The connection's lock first (the order the workers use too), held
+       until its first receive is posted: a stop that finds it in the list
+       in between must wait, or it could close the socket under this post. */
+    EnterCriticalSection(&c->lock);
     EnterCriticalSection(&sv->lock);
     sv->starting--; /* the kept place: a connection alive now, or nothing */
     if (sv->stopping) {
         /* Accepted just as the stop began: the stop has already closed
            the connections it knows of, so this one is closed here. */
         LeaveCriticalSection(&sv->lock);
+        LeaveCriticalSection(&c->lock);
         DeleteCriticalSection(&c->lock);
         free_connection(c);
         closesocket(s);
@@ -451,7 +456,6 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
                ((unsigned long long)(ULONG_PTR)c >> 32) != 0 ? " (context above 4 GiB)" : "");
         fflush(stdout);
     }
-    EnterCriticalSection(&c->lock);
     drop_owner = post_receive(c, 0);
     LeaveCriticalSection(&c->lock);
     if (drop_owner)
