@@ -93,10 +93,12 @@
  *                      over the connections), then sends 64 bytes: either
  *                      they come back (the data won) and the connection is
  *                      dropped after the next quiet spell, or the drop came
- *                      first (the end of stream, and no echo). Never a
- *                      reset, never a wrong byte
+ *                      first (the end of stream, and no echo; or a reset
+ *                      when our bytes reached the server after it had
+ *                      cancelled its receive). Never a wrong byte
  *                      -> "idle-race: N connections dropped by the server:
- *                          the data came first on W, the drop on D"
+ *                          the data came first on W, the drop on D (R of
+ *                          them with a reset)"
  *   paced N K MS       N connections at once, each K round trips of 64
  *                      bytes with a pause of MS ms before each (a slow but
  *                      active client: a server must not drop it)
@@ -1138,9 +1140,31 @@ static int run_midmessage(struct target *t, unsigned long n, unsigned long long 
 struct sequence {
     struct target *target;
     unsigned long total, quiet_ms;
-    volatile LONG next, failed, data_first, drop_first;
+    volatile LONG next, failed, data_first, drop_first, drop_reset;
     enum mode_kind kind;
 };
+
+/* idle-race: the server's end of stream, or a reset when our last bytes
+   reached it after it had cancelled its receive (they were unread when it
+   closed): either way the drop came first. Returns 1 for that, 0 for data,
+   -1 for a failure (reported). */
+static int dropped_here(struct sequence *q, struct connection *c, int n)
+{
+    if (n == 0) {
+        InterlockedIncrement(&q->drop_first);
+        return 1;
+    }
+    if (n == SOCKET_ERROR && WSAGetLastError() == WSAECONNRESET) {
+        InterlockedIncrement(&q->drop_first);
+        InterlockedIncrement(&q->drop_reset);
+        return 1;
+    }
+    if (n == SOCKET_ERROR) {
+        report_call(c, "recv", WSAGetLastError(), c->verified);
+        return -1;
+    }
+    return 0;
+}
 
 /* idle-race, one connection: a round trip, a quiet spell near the server's
    time-out, 64 more bytes; then their echo and the end, or only the end. */
@@ -1150,34 +1174,22 @@ static int idle_race_one(struct sequence *q, struct connection *c)
     unsigned long spread = q->quiet_ms * 3 / 4 + 1;
     DWORD quiet = (DWORD)(q->quiet_ms * 3 / 4 + (c->index * 7919ul) % spread);
     char data[CHUNK];
-    int n;
+    int n, rc;
     if (send_pattern(c, ROUND_TRIP_SIZE) != 0)
         return -1;
     /* On a loaded machine the server may find us quiet even before the
        first echo: its end of stream, with nothing echoed, is a drop too. */
     n = recv(c->s, data, (int)sizeof data, 0);
-    if (n == 0) {
-        InterlockedIncrement(&q->drop_first);
-        return 0;
-    }
-    if (n == SOCKET_ERROR) {
-        report_call(c, "recv", WSAGetLastError(), c->verified);
-        return -1;
-    }
+    if ((rc = dropped_here(q, c, n)) != 0)
+        return rc > 0 ? 0 : -1;
     if (check_echo(c, data, (size_t)n, c->sent) != 0 || receive_echo(c, c->sent, c->sent) != 0)
         return -1;
     Sleep(quiet);
     if (send_pattern(c, ROUND_TRIP_SIZE) != 0)
         return -1;
     n = recv(c->s, data, (int)sizeof data, 0);
-    if (n == SOCKET_ERROR) {
-        report_call(c, "recv", WSAGetLastError(), c->verified);
-        return -1;
-    }
-    if (n == 0) {
-        InterlockedIncrement(&q->drop_first); /* dropped: our bytes were not echoed */
-        return 0;
-    }
+    if ((rc = dropped_here(q, c, n)) != 0)
+        return rc > 0 ? 0 : -1; /* dropped: our bytes were not echoed */
     /* The data came first: the rest of its echo, then the server drops us
        after the next quiet spell. */
     if (check_echo(c, data, (size_t)n, c->sent) != 0 || receive_echo(c, c->sent, c->sent) != 0 ||
@@ -1261,8 +1273,8 @@ static int run_idle_race(struct target *t, unsigned long n, unsigned long quiet_
     status = run_sequence(&q, 16);
     if (status == OVS_EXIT_OK)
         say("idle-race: %lu connections dropped by the server: the data came first on %ld, the "
-            "drop on %ld\n",
-            n, (long)q.data_first, (long)q.drop_first);
+            "drop on %ld (%ld of them with a reset)\n",
+            n, (long)q.data_first, (long)q.drop_first, (long)q.drop_reset);
     return status;
 }
 

@@ -34,6 +34,8 @@
  *                      released when freed, so that a late use faults
  *   --memory-after N   for the tests: note the private memory once N
  *                      connections were served, and compare it at the stop
+ *   --race-window MS   for the tests: the idle sweep waits MS between
+ *                      deciding to cancel and calling CancelIoEx
  * Stop it with Ctrl+C, Ctrl+Break or a line on its standard input.
  */
 #include "ovs.h"
@@ -47,7 +49,7 @@
 static const char usage[] =
     "usage: ch08_server [--idle-timeout MS] [--drain-timeout MS] [--threads N] [--accepts N] "
     "[--max-clients N] [--buffer N] [--quiet] [--trace] [--guard-contexts] [--memory-after N] "
-    "<port> [address]";
+    "[--race-window MS] <port> [address]";
 
 /* How long the stop waits for the last operations once everything is
    closed, and for the workers. */
@@ -93,10 +95,10 @@ struct connection {
     unsigned long long received, echoed, discarded;
     int receiving, sending; /* an operation of that kind is in flight */
     // [cancel_state]
-    /* Why the receive in flight was cancelled (CancelIoEx was called on it,
-       or found it already complete): its packet still comes, and says what
+    /* Set when the sweep called CancelIoEx on the receive in flight (or
+       found it already complete): its packet still comes, and says what
        happened first. */
-    enum { NOT_CANCELLED, CANCELLED_IDLE, CANCELLED_DRAIN } cancelled;
+    int cancelled;
     int draining;      /* the stop began: no new receive for echoing */
     int half_closed;   /* shutdown(SD_SEND) done; waiting for the client's end */
     ULONGLONG last_active; /* GetTickCount64 at the last receive or send */
@@ -138,6 +140,7 @@ struct server {
     DWORD buffer_size, idle_timeout, drain_timeout;
     int stopping, quiet, trace, guard_contexts, at_limit;
     unsigned long memory_after;
+    DWORD race_window; /* tests only: see sweep() */
     SIZE_T memory_noted; /* private bytes when memory_after were served */
 };
 
@@ -299,9 +302,8 @@ static int echo(struct connection *c, int index, DWORD length)
 /* Under c->lock, with nothing in flight but perhaps a receive: every byte
    that arrived went back. Our end of stream goes out (shutdown SD_SEND);
    if the client has already ended its side, the connection is done, else a
-   receive waits for its end of stream (bytes that still come are counted
-   and dropped: we said we were done). A close with unread bytes would
-   reset the connection; this way the client reads every echo, then ours. */
+   receive (the one in flight, or a new one) waits for its end of stream;
+   bytes that still come are counted and dropped: we said we were done. */
 static int half_close(struct connection *c, const char *why)
 {
     if (shutdown(c->s, SD_SEND) == SOCKET_ERROR)
@@ -325,11 +327,12 @@ static int finish(struct connection *c)
 }
 
 // [drain_step]
-/* Under c->lock, during the stop: once nothing is left to echo and no
-   receive is in flight, the connection is half-closed. */
+/* Under c->lock, during the stop: once nothing is left to echo, the
+   connection is half-closed. A receive still in flight is not cancelled:
+   it becomes the one that waits for the client's end of stream. */
 static int drain_step(struct connection *c)
 {
-    if (c->closed || c->half_closed || c->receiving || c->sending || c->waiting > 0)
+    if (c->closed || c->half_closed || c->cancelled || c->sending || c->waiting > 0)
         return 0;
     return half_close(c, "drained by the stop");
 }
@@ -341,21 +344,22 @@ static int drain_step(struct connection *c)
 static int completed(struct connection *c, struct operation *op, DWORD bytes, DWORD error)
 {
     struct server *sv = c->server;
+    if (op->kind == OP_RECEIVE && !c->half_closed)
+        c->received += bytes; /* taken from the client: owed back as an echo */
     if (c->closed)
         return 0; /* aborted by our own close: nothing to do */
-    if (op->kind == OP_RECEIVE && error == 0 && !c->half_closed)
-        c->received += bytes; /* taken from the client: owed back as an echo */
-    if (op->kind == OP_RECEIVE && c->cancelled != NOT_CANCELLED) {
-        int why = c->cancelled;
-        c->cancelled = NOT_CANCELLED;
+    if (op->kind == OP_RECEIVE && c->cancelled) {
+        c->cancelled = 0;
         if (error == WSA_OPERATION_ABORTED) {
-            /* The cancel won: no byte was taken from the connection. */
-            if (why == CANCELLED_DRAIN)
-                return drain_step(c);
+            /* The cancel won. Microsoft: "behavior is undefined for the
+               continued use of a socket that has canceled outstanding
+               operations", so no shutdown and no new receive: closesocket
+               at once, which still ends the stream politely (no linger
+               option set: a graceful close). */
             InterlockedIncrement(&sv->idle_dropped);
-            return half_close(c, "idle: dropped");
+            return close_connection(c, "idle: dropped");
         }
-        if (error == 0 && bytes > 0 && why == CANCELLED_IDLE)
+        if (error == 0 && bytes > 0)
             InterlockedIncrement(&sv->data_won); /* the data won: echo it */
     }
     if (error != 0)
@@ -555,12 +559,17 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
         not_starting(sv);
         return -1;
     }
+    /* The connection's lock first (the order the workers use too), held
+       until its first receive is posted: a stop that finds it in the list
+       in between must wait, or it could close the socket under this post. */
+    EnterCriticalSection(&c->lock);
     EnterCriticalSection(&sv->lock);
     sv->starting--; /* from here it counts in `alive`, or is gone */
     if (sv->stopping) {
         /* Accepted just as the stop began: the stop has already closed
            the connections it knows of, so this one is closed here. */
         LeaveCriticalSection(&sv->lock);
+        LeaveCriticalSection(&c->lock);
         DeleteCriticalSection(&c->lock);
         free_connection(c);
         closesocket(s);
@@ -583,7 +592,6 @@ static int start_connection(struct server *sv, SOCKET s, const struct sockaddr *
                ((unsigned long long)(ULONG_PTR)c >> 32) != 0 ? " (context above 4 GiB)" : "");
         fflush(stdout);
     }
-    EnterCriticalSection(&c->lock);
     drop_owner = post_receive(c, 0);
     LeaveCriticalSection(&c->lock);
     if (drop_owner)
@@ -783,37 +791,41 @@ static struct connection **pin_all(struct server *sv, unsigned long *n, int *fai
 }
 
 // [cancel_receive]
-/* Under c->lock: asks for the receive in flight to be cancelled, and notes
-   why. CancelIoEx only asks: the receive's packet still comes, with 995
+/* Under c->lock: asks for the receive in flight to be cancelled. Returns 1
+   when the connection was closed instead. CancelIoEx only asks: the receive's packet still comes, with 995
    when the cancel took effect, or with the data when the data came first.
    When the receive has already completed (its packet is queued but not yet
    handled: 1168, ERROR_NOT_FOUND) there is nothing to cancel, and the
    packet tells the same story. The memory stays until that packet. */
-static void cancel_receive(struct connection *c, int why)
+static int cancel_receive(struct connection *c)
 {
     BOOL asked = CancelIoEx((HANDLE)c->s, &c->receive.overlapped);
     DWORD error = asked ? 0 : GetLastError();
-    c->cancelled = why;
-    if (!asked && error != ERROR_NOT_FOUND)
-        ovs_report_error("CancelIoEx", (int)error);
     if (c->server->trace) {
-        printf("connection %lu: CancelIoEx(receive) for the %s: %s\n", c->id,
-               why == CANCELLED_IDLE ? "idle time-out" : "stop",
+        printf("connection %lu: CancelIoEx(receive) for the idle time-out: %s\n", c->id,
                asked ? "requested" : "nothing to cancel (it has completed)");
         fflush(stdout);
     }
+    if (!asked && error != ERROR_NOT_FOUND) {
+        /* Could not even ask: closing the socket aborts the receive. */
+        ovs_report_error("CancelIoEx", (int)error);
+        return close_connection(c, "CancelIoEx failed");
+    }
+    c->cancelled = 1;
+    return 0;
 }
 // [cancel_receive]
 
 // [sweep]
-/* The idle time-out, run by the main thread every quarter of it. A
-   connection is idle when its receive has waited --idle-timeout ms with
-   nothing to echo; its receive is cancelled, and the packet decides (see
-   completed()). A connection we half-closed whose client has not ended its
-   side within the same time gets a reset. The race with a receive that
-   completes meanwhile is settled by c->lock: the worker that handles the
-   packet takes it too, so the sweep sees either "receiving" (the packet has
-   not been handled) or the new state, never half of it. */
+/* The idle time-out, run by the main thread every quarter of it (at least
+   once a second). A connection is idle when its receive has waited
+   --idle-timeout ms with nothing to echo; its receive is cancelled, and the
+   packet decides (see completed()). The race with a receive that completes
+   meanwhile is settled by c->lock: the worker that handles the packet takes
+   it too, so the sweep sees either "receiving" (the packet has not been
+   handled) or the new state, never half of it. --race-window (tests only)
+   holds the lock that long between the decision and the cancel, so that
+   data sent meanwhile completes the receive first: the other outcome. */
 static void sweep(struct server *sv)
 {
     struct connection **pinned;
@@ -830,14 +842,12 @@ static void sweep(struct server *sv)
         drop_owner = 0;
         EnterCriticalSection(&c->lock);
         quiet_for = GetTickCount64() - c->last_active;
-        if (!c->closed && !c->draining && c->cancelled == NOT_CANCELLED &&
-            quiet_for >= sv->idle_timeout) {
-            if (c->half_closed) {
-                drop_owner = abort_connection(c, "reset: no end of stream after ours");
-            } else if (c->receiving && !c->sending && c->waiting == 0) {
-                InterlockedIncrement(&sv->idle_cancels);
-                cancel_receive(c, CANCELLED_IDLE);
-            }
+        if (!c->closed && !c->draining && !c->half_closed && !c->cancelled && c->receiving &&
+            !c->sending && c->waiting == 0 && quiet_for >= sv->idle_timeout) {
+            InterlockedIncrement(&sv->idle_cancels);
+            if (sv->race_window != 0)
+                Sleep(sv->race_window);
+            drop_owner = cancel_receive(c);
         }
         LeaveCriticalSection(&c->lock);
         if (drop_owner)
@@ -850,8 +860,8 @@ static void sweep(struct server *sv)
 
 // [stop]
 /* The stop, in two stages. Drain: close the listener (every AcceptEx
-   completes with 995), cancel each receive, echo what has arrived, then
-   half-close; each connection ends when its client ends its side. Force,
+   completes with an error), ask for no new data, echo what has arrived,
+   then half-close; each connection ends when its client ends its side. Force,
    when --drain-timeout runs out: reset what is left. Then wait until every
    operation has completed and every context is freed, and stop the workers:
    one packet each. */
@@ -893,12 +903,9 @@ static int stop(struct server *sv, HANDLE *threads, DWORD n_threads)
         EnterCriticalSection(&c->lock);
         if (!c->closed) {
             c->draining = 1;
-            if (c->half_closed)
-                ; /* already waiting for the client's end */
-            else if (c->receiving)
-                cancel_receive(c, CANCELLED_DRAIN); /* its packet goes on */
-            else
-                drop_owner = drain_step(c); /* or the send's packet does */
+            /* Half-closed now, or by the packet it waits for: the send's
+               (an echo going out), or the receive's (an idle cancel). */
+            drop_owner = drain_step(c);
         }
         LeaveCriticalSection(&c->lock);
         if (drop_owner)
@@ -949,7 +956,7 @@ int main(int argc, char **argv)
     const char *args[2] = {NULL, "127.0.0.1"};
     static unsigned long long threads = 0, accepts = 16, max_clients = 1000,
                               buffer_size = 64 * 1024, idle_timeout = 0, drain_timeout = 5000,
-                              memory_after = 0;
+                              memory_after = 0, race_window = 0;
     static int quiet = 0, trace = 0, guard_contexts = 0; /* static: see chapter 1's client */
     const struct ovs_option options[] = {
         {"--idle-timeout", OVS_OPTION_NUMBER, &idle_timeout, 1, 3600000},
@@ -962,6 +969,7 @@ int main(int argc, char **argv)
         {"--trace", OVS_OPTION_FLAG, &trace, 0, 0},
         {"--guard-contexts", OVS_OPTION_FLAG, &guard_contexts, 0, 0},
         {"--memory-after", OVS_OPTION_NUMBER, &memory_after, 1, 1000000},
+        {"--race-window", OVS_OPTION_NUMBER, &race_window, 1, 10000},
     };
     struct server sv;
     struct sockaddr_storage bound;
@@ -985,6 +993,7 @@ int main(int argc, char **argv)
     sv.idle_timeout = (DWORD)idle_timeout;
     sv.drain_timeout = (DWORD)drain_timeout;
     sv.memory_after = (unsigned long)memory_after;
+    sv.race_window = (DWORD)race_window;
     GetSystemInfo(&system);
     if (threads == 0)
         threads = system.dwNumberOfProcessors < MAX_THREADS ? system.dwNumberOfProcessors
