@@ -88,7 +88,8 @@ int main(int argc, char **argv)
     struct connection *conns;
     unsigned long count, messages, i, finished = 0, failures = 0;
     unsigned long long size, round_trips = 0, verified = 0;
-    char *pattern, buffer[65536];
+    char *pattern;
+    static char buffer[1 << 20];
     double started, elapsed, limit = 0.0;
     int epoll, out_of_time = 0;
 
@@ -189,15 +190,23 @@ int main(int argc, char **argv)
                     failures++;
                     continue;
                 }
-                for (j = 0; j < m; j++) {
-                    if (c->verified + (unsigned long long)j >= c->message_end ||
-                        buffer[j] != symbol(position(c->index, c->verified + (unsigned long long)j))) {
-                        fprintf(stderr, "connection %lu: echoed byte %llu is wrong\n", c->index + 1,
-                                c->verified + (unsigned long long)j);
-                        c->done = 1;
-                        failures++;
-                        break;
-                    }
+                /* The pattern is periodic, so the bytes expected from this
+                   offset on are the pattern from its position on (as sent):
+                   one memcmp, and a byte-by-byte search only on a mismatch.
+                   Checking byte by byte with symbol() capped this client
+                   near 300 MB/s (measured against a native echo server). */
+                if (m > 0 && (c->verified + (unsigned long long)m > c->message_end ||
+                              memcmp(buffer, pattern + position(c->index, c->verified),
+                                     (size_t)m) != 0)) {
+                    for (j = 0; j < m; j++)
+                        if (c->verified + (unsigned long long)j >= c->message_end ||
+                            buffer[j] != symbol(position(c->index,
+                                                         c->verified + (unsigned long long)j)))
+                            break;
+                    fprintf(stderr, "connection %lu: echoed byte %llu is wrong\n", c->index + 1,
+                            c->verified + (unsigned long long)j);
+                    c->done = 1;
+                    failures++;
                 }
                 if (c->done)
                     continue;
