@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark: echo servers against the chapter 5 load client.
 
-Usage: bench.py BUILD_DIR OUT.md [--repeat N] [--servers A,B,...] [--clients native,ch05_client] [--loads A,B,...] [--third-party DIR] [--time-limit S]
+Usage: bench.py BUILD_DIR OUT.md [--repeat N] [--servers A,B,...] [--clients native,ch09_bench,ch05_client] [--loads A,B,...] [--third-party DIR] [--time-limit S] [--bench-duration MS]
 
 For each server, each client (the native Linux one, bench/native_client.c,
 and ch05_client under Wine) and each load below, it starts the server,
@@ -59,23 +59,42 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-# name, what it measures, client arguments
+# name, what it measures, ch05_client (and native client) arguments,
+# ch09_bench arguments (it runs for a time instead of a count)
 LOADS = [
     ("rt_1x64", "round trips/s, 1 connection, 64 B",
-     ["--connections", "1", "--messages", "5000", "--size", "64"]),
+     ["--connections", "1", "--messages", "5000", "--size", "64"],
+     ["--connections", "1", "--size", "64"]),
     ("rt_16x64", "round trips/s, 16 connections, 64 B",
-     ["--connections", "16", "--messages", "500", "--size", "64"]),
+     ["--connections", "16", "--messages", "500", "--size", "64"],
+     ["--connections", "16", "--size", "64"]),
     ("rt_64x4k", "round trips/s, 64 connections, 4 KiB",
-     ["--connections", "64", "--messages", "100", "--size", "4K"]),
+     ["--connections", "64", "--messages", "100", "--size", "4K"],
+     ["--connections", "64", "--size", "4K"]),
     ("stream", "MB/s, 1 connection, 16 MiB messages",
-     ["--connections", "1", "--messages", "8", "--size", "16M"]),
+     ["--connections", "1", "--messages", "8", "--size", "16M"],
+     ["--connections", "1", "--stream", "--size", "64K", "--in-flight", "1M"]),
 ]
+CLIENTS = ("native", "ch09_bench", "ch05_client")
+# ch09_bench's warm-up and measured time, in ms (--bench-duration changes the second)
+BENCH_WARMUP, BENCH_DURATION = 500, 3000
 RESULT = re.compile(r"round trips, (\d+) bytes verified in ([0-9.]+) s "
                     r"\(([0-9.]+) round trips/s, ([0-9.]+) MB/s\)")
 LISTENING = re.compile(r"listening on 127\.0\.0\.1 port (\d+)")
 OPENED = re.compile(r"connection\(s\) open in ([0-9.]+) s")
 
-DEFAULT_CHAPTER_SERVERS = ["ch05_server", "ch06_server", "ch07_server", "ch08_server"]  # those built
+DEFAULT_CHAPTER_SERVERS = ["ch05_server", "ch06_server", "ch07_server", "ch08_server",
+                           "ch09_server", "ch09_server/no-skip", "ch09_server/batch-1",
+                           "ch09_server/no-pool", "ch09_server/threads",
+                           "ch09_server/buffer-256k"]  # those built
+# Chapter 9's server with one fast path switched off: what each is worth.
+VARIANTS = {
+    "no-skip": (["--no-skip"], "ch09, --no-skip"),
+    "batch-1": (["--batch", "1"], "ch09, --batch 1"),
+    "no-pool": (["--no-pool"], "ch09, --no-pool"),
+    "threads": (["--threads", str(os.cpu_count())], f"ch09, --threads {os.cpu_count()}"),
+    "buffer-256k": (["--buffer", "256K"], "ch09, --buffer 256K"),
+}
 THIRD_PARTY_ORDER = ["libuv", "iocpserver", "book", "book-cr"]
 
 
@@ -96,9 +115,19 @@ class Server:
 
 
 def chapter_server(build, name):
-    return Server(name, name, os.path.join(build, "bin", name + ".exe"),
-                  lambda port: ["--quiet", "0"], ready=re.compile(r"^echoing"),
+    """chNN_server, or chNN_server/VARIANT (see VARIANTS)."""
+    program, _, variant = name.partition("/")
+    extra, column = VARIANTS[variant] if variant else ([], program)
+    return Server(name, column, os.path.join(build, "bin", program + ".exe"),
+                  lambda port: [*extra, "--quiet", "0"], ready=re.compile(r"^echoing"),
                   summary=re.compile(r" 0 contexts alive"))
+
+
+def chapter_server_built(build, name):
+    program, _, variant = name.partition("/")
+    return (re.fullmatch(r"ch\d\d_server", program) is not None
+            and (not variant or variant in VARIANTS)
+            and os.path.isfile(os.path.join(build, "bin", program + ".exe")))
 
 
 def wine_env(build):
@@ -249,10 +278,12 @@ class Outcome:
         self.cpu = cpu        # ms of CPU per round trip, server + wineserver
         self.detail = detail  # why, when not ok
         self.opened = opened  # seconds the native client took to open its connections
+        self.latency = None   # ch09_bench: p50, p99 and max in us (text)
 
 
-def run_once(build, server, client, name, load_args, time_limit):
+def run_once(build, server, client, load, time_limit, bench_duration):
     """One run: start the server, run the client, stop the server."""
+    name, _, load_args, bench_args = load
     env = wine_env(build)
     try:
         running = Running(server, env)
@@ -265,12 +296,18 @@ def run_once(build, server, client, name, load_args, time_limit):
         if client == "native":
             command = [os.path.join(build, "native_client"), "127.0.0.1", port, load_args[1],
                        load_args[3], str(parse_size(load_args[5])), str(time_limit)]
+        elif client == "ch09_bench":
+            command = ["wine", os.path.join(build, "bin", "ch09_bench.exe"), *bench_args,
+                       "--warmup", str(BENCH_WARMUP), "--duration", str(bench_duration),
+                       "--format", "csv", "127.0.0.1", port]
         else:
             command = ["wine", os.path.join(build, "bin", client + ".exe"), "--quiet", *load_args,
                        "127.0.0.1", port]
         # The native client stops itself at the limit and reports what it
         # verified; the Wine client cannot, so it is stopped a little later.
         allowed = time_limit + (60 if client == "native" else 10)
+        if client == "ch09_bench":  # it stops itself after its time, or on an error
+            allowed = (BENCH_WARMUP + bench_duration) / 1000.0 + 60
         timed_out = False
         try:
             done = subprocess.run(command, env=env, capture_output=True, text=True,
@@ -288,6 +325,9 @@ def run_once(build, server, client, name, load_args, time_limit):
         stopped = running.finish() if alive else None
     finally:
         running.kill()
+    if client == "ch09_bench":
+        return bench_outcome(out, err, code, timed_out, allowed, running, name,
+                             cpu_after - cpu_before)
     match = RESULT.search(out)
     opened = OPENED.search(out)
     opened = float(opened.group(1)) if opened else None
@@ -313,6 +353,32 @@ def run_once(build, server, client, name, load_args, time_limit):
     if stopped is not None:
         return Outcome("bad stop", value, cpu, detail=stopped, opened=opened)
     return Outcome("ok", value, cpu, opened=opened)
+
+
+def bench_outcome(out, err, code, timed_out, allowed, running, name, cpu):
+    """The outcome of a ch09_bench run, from its CSV line."""
+    rows = [line.split(",") for line in out.splitlines() if line.strip()]
+    said = one_line(" / ".join(line for line in err.splitlines() if line.strip())[-300:])
+    if running.proc.poll() is not None and running.proc.returncode != 0:
+        return Outcome("crashed", detail=f"the server died during the load ({running.tail()}); "
+                       f"the client said: {said}")
+    if timed_out:
+        return Outcome("timeout", detail=f"ch09_bench was still running after {allowed:g} s")
+    if code != 0 or len(rows) < 2 or rows[-2][0] != "mode":
+        return Outcome("failed", detail=f"ch09_bench exit code {code}: {said}")
+    row = dict(zip(rows[-2], rows[-1]))
+    round_trips = int(row["round_trips"])
+    if name == "stream":
+        value = float(row["mb_per_s"])
+        # per 16 MiB echoed, as in the native client's stream rows
+        messages = value * 1e6 * float(row["seconds"]) / (16 * 1024 * 1024)
+        cpu_ms = cpu * 1000.0 / messages if messages else None
+    else:
+        value = float(row["round_trips_per_s"])
+        cpu_ms = cpu * 1000.0 / round_trips if round_trips else None
+    outcome = Outcome("ok", value, cpu_ms)
+    outcome.latency = (row.get("p50_us", ""), row.get("p99_us", ""), row.get("max_us", ""))
+    return outcome
 
 
 def parse_size(text):
@@ -560,7 +626,8 @@ def main():
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     build, out = os.path.abspath(args[0]), args[1]
-    repeat, names, clients, third_party, time_limit = 3, None, ["native", "ch05_client"], None, 60.0
+    repeat, names, clients, third_party, time_limit = 3, None, ["native", "ch09_bench"], None, 60.0
+    bench_duration = BENCH_DURATION
     loads = LOADS
     rest = args[2:]
     while rest:
@@ -582,11 +649,17 @@ def main():
             third_party = os.path.abspath(rest.pop(0))
         elif option == "--time-limit" and rest:
             time_limit = float(rest.pop(0))
+        elif option == "--bench-duration" and rest:
+            bench_duration = int(rest.pop(0))
         else:
             print(f"bench.py: unknown option {option}", file=sys.stderr)
             return 2
-    if any(c not in ("native", "ch05_client") for c in clients):
-        print("bench.py: --clients takes native and ch05_client", file=sys.stderr)
+    if any(c not in CLIENTS for c in clients):
+        print("bench.py: --clients takes " + ", ".join(CLIENTS), file=sys.stderr)
+        return 2
+    if "ch09_bench" in clients and not os.path.isfile(os.path.join(build, "bin",
+                                                                   "ch09_bench.exe")):
+        print("bench.py: ch09_bench is not built", file=sys.stderr)
         return 2
 
     build_native_client(build)
@@ -598,8 +671,7 @@ def main():
             print(f"  {name}: " + ("built" if name in available else "not built: " + missing[name]),
                   flush=True)
     if names is None:
-        names = [n for n in DEFAULT_CHAPTER_SERVERS
-                 if os.path.isfile(os.path.join(build, "bin", n + ".exe"))]
+        names = [n for n in DEFAULT_CHAPTER_SERVERS if chapter_server_built(build, n)]
         names += [n for n in THIRD_PARTY_ORDER if n in available]
     servers = []
     for name in names:
@@ -609,25 +681,26 @@ def main():
             why = missing.get(name, "it needs --third-party DIR")
             print(f"bench.py: cannot run {name}: {why}", file=sys.stderr)
             return 2
-        elif re.fullmatch(r"ch\d\d_server", name) and os.path.isfile(
-                os.path.join(build, "bin", name + ".exe")):
+        elif chapter_server_built(build, name):
             servers.append(chapter_server(build, name))
         else:
             print(f"bench.py: no server called {name} (built?)", file=sys.stderr)
             return 2
 
-    keys = [(s.name, c, name) for s in servers for c in clients for name, _, _ in loads]
+    keys = [(s.name, c, load[0]) for s in servers for c in clients for load in loads]
     outcomes = {key: [] for key in keys}
     total = repeat * len(keys)
     done = 0
     for round_number in range(repeat):
         for server in servers:
             for client in clients:
-                for name, _, load_args in loads:
+                for load in loads:
+                    name = load[0]
                     done += 1
                     print(f"[{done}/{total}] round {round_number + 1}: {server.name}, {client} "
                           f"client, {name} ...", end=" ", flush=True)
-                    outcome = run_once(build, server, client, name, load_args, time_limit)
+                    outcome = run_once(build, server, client, load, time_limit,
+                                       bench_duration)
                     outcomes[(server.name, client, name)].append(outcome)
                     shown = "" if outcome.value is None else f"{outcome.value:.1f}"
                     if outcome.status == "ok":
@@ -654,15 +727,7 @@ def main():
         "# Appendix G: Benchmark results {#bench_results}",
         "",
         f"Made by `{command}` (`bench/bench.py`). Each echo server is run",
-        "under Wine and loaded by " + (
-            "two clients in turn, both of which verify every echoed byte:"
-            " `native_client`, a Linux program (`bench/native_client.c`), and the"
-            " chapter 5 client `ch05_client`, itself under Wine."
-            if len(clients) == 2 else
-            f"one client, `{clients[0]}`, which verifies every echoed byte"
-            + (" (a Linux program, `bench/native_client.c`)." if clients[0] == "native"
-               else " (the chapter 5 client, itself under Wine).")
-            + " `--clients native,ch05_client` adds the other one."),
+        "under Wine and loaded by " + client_sentence(clients),
         f"Every load is run {repeat} times, round-robin; the table gives the median and, in",
         "brackets, the lowest and highest run. The brackets show how much the",
         "runs of one load differ. When the brackets of two figures overlap, the",
@@ -683,7 +748,10 @@ def main():
         "on Windows. A load client under Wine uses the same `wineserver` as the",
         "server it measures, which is why the native client is the fairer",
         "measure of the server. On Windows, run the loads by hand: start",
-        "`ch05_server --quiet 0`, then each `ch05_client` command listed below.",
+        "`ch09_server --quiet 0` (or any other server), then each `ch09_bench`",
+        "command listed at the end of this page.",
+        "",
+        "\\image html results.svg \"The same figures: median of the runs, and a line from the lowest to the highest run\"",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores; {info['os']}; {info['wine']}; "
         f"{info['date']}.",
@@ -692,8 +760,9 @@ def main():
         + " | CPU per round trip (MB/s rows: per 16 MiB message) |",
         "|---|---|" + "---|" * len(servers) + "---|",
     ]
-    csv = ["server,client,load,median,min,max,unit,cpu_ms_per_round_trip,runs,runs_ok,problems"]
-    for name, what, load_args in loads:
+    csv = ["server,client,load,median,min,max,unit,cpu_ms_per_round_trip,runs,runs_ok,problems,"
+           "p50_us,p99_us,max_us"]
+    for name, what, _, _ in loads:
         unit = "MB/s" if name == "stream" else "round trips/s"
         digits = 1 if unit == "MB/s" else 0
         for client in clients:
@@ -707,9 +776,14 @@ def main():
                 figures = (f"{statistics.median(values):.1f},{min(values):.1f},{max(values):.1f}"
                            if values else ",,")
                 problems = ";".join(o.status for o in runs if o.status != "ok")
+                latencies = [o.latency for o in runs if o.latency is not None and o.latency[0]]
+                # the run whose p99 is the median of the runs' p99
+                latency = (sorted(latencies, key=lambda t: float(t[1]))[len(latencies) // 2]
+                           if latencies else ("", "", ""))
                 csv.append(f"{server.name},{client},{name},{figures},{unit},"
                            + (f"{statistics.median(cpu_values):.4f}" if cpu_values else "")
-                           + f",{len(runs)},{sum(o.status == 'ok' for o in runs)},{problems}")
+                           + f",{len(runs)},{sum(o.status == 'ok' for o in runs)},{problems},"
+                           + ",".join(latency))
             lines.append(f"| {what} | {client} | " + " | ".join(cells) + " | "
                          + ", ".join(cpus) + " |")
     lines += problem_lines(servers, clients, loads, outcomes, time_limit)
@@ -738,10 +812,16 @@ def main():
     lines += third_party_lines(servers, facts)
     lines += ["", "The loads (`ch05_client` arguments; `native_client` takes the same",
               "connections, messages and size):", ""]
-    for name, what, load_args in loads:
-        lines.append(f"- {what}: `ch05_client {' '.join(load_args)} HOST PORT`")
+    for name, what, load_args, bench_args in loads:
+        lines.append(f"- {what}: `ch05_client {' '.join(load_args)} HOST PORT`; "
+                     f"`ch09_bench {' '.join(bench_args)} --warmup {BENCH_WARMUP} "
+                     f"--duration {bench_duration} HOST PORT`")
+    chart_client = clients[0]
+    lines += latency_lines(servers, clients, loads, outcomes)
     with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+    draw_chart(servers, chart_client, loads, outcomes, os.path.join(os.path.dirname(
+        os.path.abspath(out)), "results.svg"), info)
     with open(os.path.splitext(out)[0] + ".csv", "w", encoding="utf-8") as f:
         f.write("\n".join(csv) + "\n")
     print(f"results: {out}")
@@ -753,13 +833,108 @@ def main():
     return 1 if ours_failed else 0
 
 
+def client_sentence(clients):
+    what = {
+        "native": "`native`, a Linux program (`bench/native_client.c`) that makes no"
+                  " `wineserver` request",
+        "ch09_bench": "`ch09_bench`, chapter 9's load client (a completion port and"
+                      " `ConnectEx`), itself under Wine",
+        "ch05_client": "`ch05_client`, the chapter 5 client, itself under Wine",
+    }
+    listed = "; ".join(what[c] for c in clients)
+    return (f"{'one client' if len(clients) == 1 else str(len(clients)) + ' clients in turn'}"
+            f" ({listed}), each of which verifies every echoed byte. The chart shows the"
+            f" first, `{clients[0]}`.")
+
+
+def latency_lines(servers, clients, loads, outcomes):
+    """ch09_bench's latencies: p50 / p99 of the run with the median p99."""
+    if "ch09_bench" not in clients:
+        return []
+    lines = ["", "## Latency (ch09_bench) {#bench_latency}", "",
+             "Round-trip time of one message, from posting its send to the last byte",
+             "of its echo, in microseconds: p50 / p99 (of the run whose p99 is the",
+             "median of the runs). Under Wine, client and server share `wineserver`,",
+             "so these times include the client's own requests.", "",
+             "| Load | " + " | ".join(s.column for s in servers) + " |",
+             "|---|" + "---|" * len(servers)]
+    for name, what, _, _ in loads:
+        if name == "stream":
+            continue
+        cells = []
+        for server in servers:
+            runs = [o for o in outcomes[(server.name, "ch09_bench", name)]
+                    if o.latency is not None and o.latency[0]]
+            if not runs:
+                cells.append("-")
+                continue
+            run = sorted(runs, key=lambda o: float(o.latency[1]))[len(runs) // 2]
+            cells.append(f"{run.latency[0]} / {run.latency[1]}")
+        lines.append(f"| {what} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def draw_chart(servers, client, loads, outcomes, path, info):
+    """results.svg, drawn by gnuplot: one panel per load, one bar per server
+    (the median), a line from the lowest to the highest run."""
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        print("bench.py: no gnuplot: the chart is not drawn", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-chart-") as tmp:
+        data = os.path.join(tmp, "data")
+        with open(data, "w", encoding="utf-8") as f:
+            for name, what, _, _ in loads:
+                for i, server in enumerate(servers):
+                    values = [o.value for o in outcomes[(server.name, client, name)]
+                              if o.value is not None]
+                    full = all(o.status == "ok" for o in outcomes[(server.name, client, name)])
+                    label = server.column + ("" if full else " *")
+                    colour = "0xaa4444" if server.third_party else "0x4477aa"
+                    if values:
+                        f.write(f'{i}\t"{label}"\t{statistics.median(values)}\t{min(values)}'
+                                f"\t{max(values)}\t{colour}\n")
+                    else:
+                        f.write(f'{i}\t"{label}"\tNaN\tNaN\tNaN\t{colour}\n')
+                f.write("\n\n")
+        script = [
+            "set terminal svg size 1000,760 dynamic font 'sans,11' background '#ffffff'",
+            f"set output '{path}'",
+            "set datafile separator '\t'",
+            "set multiplot layout 2,2 title \"Echo servers under Wine: "
+            + f"{info['cores']} cores, {info['wine']}, {info['date']}, client {client}."
+            + " Bars: median, lines: lowest to highest run; blue: this book, red: others;"
+            + " *: some runs gave no complete figure\" font ',11'",
+            "set style fill solid 0.85 border -1",
+            "set boxwidth 0.7",
+            "set xtics rotate by -35 scale 0 font ',9'",
+            "set grid ytics",
+            "set yrange [0:*]",
+            "set offsets 0.5, 0.5, 0, 0",
+            "set bmargin 7",
+        ]
+        for index, (name, what, _, _) in enumerate(loads):
+            script += [f"set title '{what}'",
+                       f"plot '{data}' index {index} using 1:3:6:xtic(2) with boxes "
+                       "lc rgb variable notitle, "
+                       f"'' index {index} using 1:3:4:5 with yerrorbars lc rgb '#222222' "
+                       "pt -1 notitle"]
+        script.append("unset multiplot")
+        done = subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True,
+                              capture_output=True)
+        if done.returncode != 0:
+            print("bench.py: gnuplot failed: " + one_line(done.stderr), file=sys.stderr)
+        else:
+            print(f"chart: {path}")
+
+
 def problem_lines(servers, clients, loads, outcomes, time_limit):
     """Every run that did not verify every byte and end cleanly, and slow
     connection set-ups: what the table's cells only count."""
     lines = []
     for server in servers:
         for client in clients:
-            for name, what, _ in loads:
+            for name, what, _, _ in loads:
                 runs = outcomes[(server.name, client, name)]
                 for number, o in enumerate(runs, 1):
                     if o.status != "ok":
