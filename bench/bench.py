@@ -367,7 +367,7 @@ def bench_outcome(out, err, code, timed_out, allowed, running, name, cpu):
     if code != 0 or len(rows) < 2 or rows[-2][0] != "mode":
         return Outcome("failed", detail=f"ch09_bench exit code {code}: {said}")
     row = dict(zip(rows[-2], rows[-1]))
-    round_trips = int(row["round_trips"])
+    round_trips = int(row["round_trips"] or 0)
     if name == "stream":
         value = float(row["mb_per_s"])
         # per 16 MiB echoed, as in the native client's stream rows
@@ -898,12 +898,12 @@ def draw_chart(servers, client, loads, outcomes, path, info):
                         f.write(f'{i}\t"{label}"\tNaN\tNaN\tNaN\t{colour}\n')
                 f.write("\n\n")
         script = [
-            "set terminal svg size 1000,760 dynamic font 'sans,11' background '#ffffff'",
+            "set terminal svg size 1000,800 dynamic noenhanced font 'sans,11' background '#ffffff'",
             f"set output '{path}'",
             "set datafile separator '\t'",
-            "set multiplot layout 2,2 title \"Echo servers under Wine: "
-            + f"{info['cores']} cores, {info['wine']}, {info['date']}, client {client}."
-            + " Bars: median, lines: lowest to highest run; blue: this book, red: others;"
+            "set multiplot layout 2,2 title \"Echo servers under Wine ("
+            + f"{info['cores']} cores, {info['wine']}, {info['date']}), load client: {client}\\n"
+            + "bars: the median run, lines: lowest to highest run; blue: this book, red: others;"
             + " *: some runs gave no complete figure\" font ',11'",
             "set style fill solid 0.85 border -1",
             "set boxwidth 0.7",
@@ -918,7 +918,7 @@ def draw_chart(servers, client, loads, outcomes, path, info):
                        f"plot '{data}' index {index} using 1:3:6:xtic(2) with boxes "
                        "lc rgb variable notitle, "
                        f"'' index {index} using 1:3:4:5 with yerrorbars lc rgb '#222222' "
-                       "pt -1 notitle"]
+                       "pt 7 ps 0.3 notitle"]
         script.append("unset multiplot")
         done = subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True,
                               capture_output=True)
