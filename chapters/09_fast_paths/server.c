@@ -115,11 +115,12 @@ struct connection {
     // [at_once_state]
     /* Skipping the port on success is on for this socket: an operation
        that completes at once queues no packet. Such an operation is noted
-       here by the post (done_at_once[kind], with its result) and handled
-       by settle() before the connection's lock is left. */
+       here by the post (done_at_once[kind], with its byte count) and
+       handled by settle() before the connection's lock is left; one that
+       settle() passed on to the port is marked in passed[kind]. */
     int skip;
-    int done_at_once[2];
-    DWORD at_once_bytes[2], at_once_error[2];
+    int done_at_once[2], passed[2];
+    DWORD at_once_bytes[2];
     unsigned long at_once[2], passed_on; /* counted for the summary */
     // [at_once_state]
     unsigned long pool_index; /* its place in the pool */
@@ -357,18 +358,26 @@ static int fail_connection(struct connection *c, const char *call, int error)
    completed at once. Without the skip mode its packet is queued as usual
    and nothing is done here (handling it here as well would handle it
    twice). With it, no packet will come: the result is noted, and settle()
-   handles it before the lock is left, exactly once. The count comes from
-   WSAGetOverlappedResult, not from the call (NULL was passed for it). */
-static void done_at_once(struct connection *c, struct operation *op)
+   handles it before the lock is left, exactly once. */
+static void done_at_once(struct connection *c, struct operation *op, DWORD bytes)
 {
-    DWORD bytes = 0, flags = 0;
     if (!c->skip)
         return;
     c->done_at_once[op->kind] = 1;
-    c->at_once_error[op->kind] = 0;
-    if (!WSAGetOverlappedResult(c->s, &op->overlapped, &bytes, FALSE, &flags))
-        c->at_once_error[op->kind] = (DWORD)WSAGetLastError();
     c->at_once_bytes[op->kind] = bytes;
+}
+
+/* Where the call's byte count goes. With the skip mode, the call's own
+   count: "the number, in bytes, of data received by this call if the
+   receive operation completes immediately" (WSARecv); no packet will carry
+   it, and nothing promises that the OVERLAPPED is written by then (libuv
+   takes the count from the call too). Without the mode, NULL: Microsoft
+   advises NULL when lpOverlapped is not NULL, "to avoid potentially
+   erroneous results", and the packet brings the count. */
+static DWORD *count_at_once(struct connection *c, DWORD *bytes)
+{
+    *bytes = 0;
+    return c->skip ? bytes : NULL;
 }
 // [done_at_once]
 
@@ -378,7 +387,7 @@ static void done_at_once(struct connection *c, struct operation *op)
 static int post_receive(struct connection *c, int index)
 {
     WSABUF buffer;
-    DWORD flags = 0; /* in/out: set before every call */
+    DWORD flags = 0, bytes; /* flags: in/out, set before every call */
     buffer.buf = c->buffer[index];
     buffer.len = c->server->buffer_size;
     c->recv_buffer = index;
@@ -386,8 +395,9 @@ static int post_receive(struct connection *c, int index)
     InterlockedIncrement(&c->references);
     c->receiving = 1;
     /* Pending: the packet comes. Done at once: see done_at_once(). */
-    if (WSARecv(c->s, &buffer, 1, NULL, &flags, &c->receive.overlapped, NULL) == 0) {
-        done_at_once(c, &c->receive);
+    if (WSARecv(c->s, &buffer, 1, count_at_once(c, &bytes), &flags, &c->receive.overlapped,
+                NULL) == 0) {
+        done_at_once(c, &c->receive, bytes);
     } else if (WSAGetLastError() != WSA_IO_PENDING) {
         int error = WSAGetLastError();
         InterlockedDecrement(&c->references); /* no packet will come */
@@ -402,13 +412,15 @@ static int post_receive(struct connection *c, int index)
 static int post_send(struct connection *c)
 {
     WSABUF buffer;
+    DWORD bytes;
     buffer.buf = c->buffer[c->send_buffer] + c->send_done;
     buffer.len = c->send_length - c->send_done;
     memset(&c->send.overlapped, 0, sizeof c->send.overlapped);
     InterlockedIncrement(&c->references);
     c->sending = 1;
-    if (WSASend(c->s, &buffer, 1, NULL, 0, &c->send.overlapped, NULL) == 0) {
-        done_at_once(c, &c->send);
+    if (WSASend(c->s, &buffer, 1, count_at_once(c, &bytes), 0, &c->send.overlapped, NULL) ==
+        0) {
+        done_at_once(c, &c->send, bytes);
     } else if (WSAGetLastError() != WSA_IO_PENDING) {
         int error = WSAGetLastError();
         InterlockedDecrement(&c->references);
@@ -571,6 +583,7 @@ static int settle(struct connection *c, int drop_owner)
         if (++in_a_row > AT_ONCE_IN_A_ROW &&
             PostQueuedCompletionStatus(sv->port, c->at_once_bytes[kind], (ULONG_PTR)c,
                                        &op->overlapped)) {
+            c->passed[kind] = 1;
             c->passed_on++; /* still in flight: receiving or sending stays 1 */
             continue;
         }
@@ -580,13 +593,12 @@ static int settle(struct connection *c, int drop_owner)
         else
             c->sending = 0;
         if (sv->trace) {
-            printf("thread %lu: connection %lu: %s done at once: %lu bytes, error %lu\n",
+            printf("thread %lu: connection %lu: %s done at once: %lu bytes (no packet)\n",
                    (unsigned long)GetCurrentThreadId(), c->id,
-                   kind == OP_RECEIVE ? "receive" : "send", (unsigned long)c->at_once_bytes[kind],
-                   (unsigned long)c->at_once_error[kind]);
+                   kind == OP_RECEIVE ? "receive" : "send", (unsigned long)c->at_once_bytes[kind]);
             fflush(stdout);
         }
-        if (completed(c, op, c->at_once_bytes[kind], c->at_once_error[kind]))
+        if (completed(c, op, c->at_once_bytes[kind], 0))
             drop_owner = 1;
         InterlockedDecrement(&c->references); /* this operation's: never the last */
     }
@@ -644,8 +656,11 @@ static void packet(struct server *sv, struct connection *c, OVERLAPPED *overlapp
     /* A batch entry does not say whether its operation failed: the
        OVERLAPPED does, through WSAGetOverlappedResult (a Winsock code, 10054
        for a reset). A closed socket is not asked: its packets change
-       nothing but the references. */
-    if (!c->closed) {
+       nothing but the references. Nor is a packet that settle() passed on:
+       its operation succeeded at once, and settle() posted its count. */
+    if (c->passed[op->kind]) {
+        c->passed[op->kind] = 0;
+    } else if (!c->closed) {
         DWORD ignored_bytes, ignored_flags;
         if (!WSAGetOverlappedResult(c->s, overlapped, &ignored_bytes, FALSE, &ignored_flags))
             error = (DWORD)WSAGetLastError();
@@ -1306,12 +1321,12 @@ int main(int argc, char **argv)
     sv.use_pool = !no_pool;
     GetSystemInfo(&system);
     // [threads]
-    /* Two workers per processor. The port still lets only one per processor
-       run at once (its concurrency value, 0: "as many ... as there are
-       processors"); the others take over while one waits. Under Wine every
-       socket call waits for wineserver, and twice the workers kept it busy:
-       about 1.6 times the round trips at 16 and 64 connections (measured,
-       see the page). */
+    /* Two workers per processor. The port's concurrency value (0: "as many
+       concurrently running threads as there are processors") still limits
+       how many of them it lets run at once, a count, not a thread per
+       processor; the others take over while one waits. Under Wine every
+       socket call waits for wineserver, and twice the workers kept it
+       busier (measured: the column "--threads" of the benchmark). */
     if (threads == 0)
         threads = 2 * system.dwNumberOfProcessors < MAX_THREADS
                       ? 2 * system.dwNumberOfProcessors
