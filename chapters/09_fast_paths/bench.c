@@ -72,8 +72,10 @@ enum op_kind { OP_CONNECT, OP_RECEIVE, OP_SEND };
 struct operation {
     OVERLAPPED overlapped; /* recovered with CONTAINING_RECORD */
     enum op_kind kind;
-    /* WSASend's buffer array "must remain valid for the duration of the
-       send operation" (WSASend): it lives here, not on the stack. */
+    /* WSASend's page says the buffer array "must remain valid for the
+       duration of the send operation", and also that the provider captures
+       it before the call returns (pitfall 4: the pages disagree). Kept
+       here, it is valid either way. */
     WSABUF buffer;
 };
 
@@ -487,7 +489,10 @@ static int verify(struct connection *c, DWORD bytes)
    measured window, which opens after the warm-up. */
 static int in_window(struct bench *b, LONGLONG now)
 {
-    return read_phase(b) == PHASE_TIMED && now >= b->window_start && now < b->window_end;
+    /* Also once main has moved on to stopping: what completed before the
+       window closed counts, even if its packet is handled a little later.
+       (Without a window, start and end are both 0: nothing counts.) */
+    return read_phase(b) != PHASE_STARTING && now >= b->window_start && now < b->window_end;
 }
 // [window]
 
@@ -743,7 +748,8 @@ static int load_connect_ex(struct bench *b, SOCKET s)
 }
 
 /* One stop packet per worker (key 0, no OVERLAPPED), then waits for them
-   all. Returns 0 when every worker stopped and returned 0. */
+   all. Returns 0 when every worker stopped and returned 0, -1 when one
+   failed, -2 when they did not all stop (then they may still use memory). */
 static int stop_workers(struct bench *b, struct worker *workers, DWORD n)
 {
     HANDLE threads[MAX_THREADS];
@@ -758,7 +764,7 @@ static int stop_workers(struct bench *b, struct worker *workers, DWORD n)
     }
     if (n > 0 && WaitForMultipleObjects(n, threads, TRUE, 10000) != WAIT_OBJECT_0) {
         fprintf(stderr, "the worker threads did not stop\n");
-        return -1;
+        return -2;
     }
     for (t = 0; t < n; t++) {
         if (!GetExitCodeThread(threads[t], &code)) {
@@ -881,6 +887,7 @@ int main(int argc, char **argv)
     char *pattern = NULL, *buffers = NULL, text[OVS_ADDRESS_TEXT_MAX];
     unsigned long i;
     int rc, clean = 1, timed = 0;
+    ULONGLONG deadline;
 
     rc = ovs_parse_args(argc, argv, usage, options, sizeof options / sizeof options[0], args, 2, 2);
     if (rc != 0)
@@ -978,7 +985,8 @@ int main(int argc, char **argv)
     if (!clean) {
         /* Nothing was posted yet: stop the workers, close and free
            everything, and leave. */
-        stop_workers(&b, workers, n_workers);
+        if (stop_workers(&b, workers, n_workers) == -2)
+            return OVS_EXIT_FAILURE; /* a worker may still run: nothing is freed */
         for (i = 0; i < b.count; i++) {
             if (b.connections[i].s != INVALID_SOCKET && closesocket(b.connections[i].s) != 0)
                 ovs_report_wsa_error("closesocket");
@@ -1034,7 +1042,8 @@ int main(int argc, char **argv)
         InterlockedExchange(&b.phase, PHASE_TIMED);
         timed = 1;
         /* Until the window closes (or every connection has failed). */
-        wait_for(&b, b.all_ended, &b.ended, b.window_end, frequency.QuadPart);
+        if (wait_for(&b, b.all_ended, &b.ended, b.window_end, frequency.QuadPart) < 0)
+            InterlockedIncrement(&b.errors); /* reported; the window's figures are not sure */
     }
     /* The end (or a connect failed: no window at all). No new message
        starts; a round trip in flight finishes first. A stream connection
@@ -1061,14 +1070,18 @@ int main(int argc, char **argv)
 
     /* Every socket is closed now, but the packets of operations it aborted
        may still be on their way: nothing is freed while one is. */
-    for (i = 0; b.outstanding > 0 && i < (unsigned long)timeout; i++)
+    deadline = GetTickCount64() + timeout;
+    while (b.outstanding > 0 && GetTickCount64() < deadline)
         Sleep(1);
     if (b.outstanding > 0) {
         fprintf(stderr, "%ld operations still in flight after %llu ms: the memory is not freed\n",
                 (long)b.outstanding, timeout);
         return OVS_EXIT_FAILURE;
     }
-    if (stop_workers(&b, workers, n_workers) != 0) {
+    rc = stop_workers(&b, workers, n_workers);
+    if (rc == -2)
+        return OVS_EXIT_FAILURE; /* a worker may still run: nothing is freed */
+    if (rc != 0) {
         InterlockedIncrement(&b.errors);
         fprintf(stderr, "a worker failed\n");
     }
