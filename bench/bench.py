@@ -326,7 +326,7 @@ def run_once(build, server, client, load, time_limit, bench_duration):
     finally:
         running.kill()
     if client == "ch09_bench":
-        return bench_outcome(out, err, code, timed_out, allowed, running, name,
+        return bench_outcome(out, err, code, timed_out, allowed, running, alive, stopped, name,
                              cpu_after - cpu_before)
     match = RESULT.search(out)
     opened = OPENED.search(out)
@@ -355,11 +355,13 @@ def run_once(build, server, client, load, time_limit, bench_duration):
     return Outcome("ok", value, cpu, opened=opened)
 
 
-def bench_outcome(out, err, code, timed_out, allowed, running, name, cpu):
-    """The outcome of a ch09_bench run, from its CSV line."""
+def bench_outcome(out, err, code, timed_out, allowed, running, alive, stopped, name, cpu):
+    """The outcome of a ch09_bench run, from its CSV line. `alive`: the
+    server was still running when the client ended (a server stopped by
+    kill ends with -9 afterwards: that is not a crash)."""
     rows = [line.split(",") for line in out.splitlines() if line.strip()]
     said = one_line(" / ".join(line for line in err.splitlines() if line.strip())[-300:])
-    if running.proc.poll() is not None and running.proc.returncode != 0:
+    if not alive:
         return Outcome("crashed", detail=f"the server died during the load ({running.tail()}); "
                        f"the client said: {said}")
     if timed_out:
@@ -376,7 +378,8 @@ def bench_outcome(out, err, code, timed_out, allowed, running, name, cpu):
     else:
         value = float(row["round_trips_per_s"])
         cpu_ms = cpu * 1000.0 / round_trips if round_trips else None
-    outcome = Outcome("ok", value, cpu_ms)
+    outcome = Outcome("ok" if stopped is None else "bad stop", value, cpu_ms,
+                      detail=stopped or "")
     outcome.latency = (row.get("p50_us", ""), row.get("p99_us", ""), row.get("max_us", ""))
     return outcome
 
@@ -786,6 +789,11 @@ def main():
                            + ",".join(latency))
             lines.append(f"| {what} | {client} | " + " | ".join(cells) + " | "
                          + ", ".join(cpus) + " |")
+    medians = {}
+    for key, runs in outcomes.items():
+        values = [o.value for o in runs if o.value is not None]
+        medians[key] = statistics.median(values) if values else None
+    lines += fast_path_lines({s.name: s.column for s in servers}, clients, loads, medians)
     lines += problem_lines(servers, clients, loads, outcomes, time_limit)
     lines += ["", "## What bounds these figures {#bench_bounds}", "",
               "Under Wine each socket operation, and each delivery of a completion,",
@@ -831,6 +839,33 @@ def main():
         print("a chapter server failed: " + ", ".join("/".join(k) for k in ours_failed),
               file=sys.stderr)
     return 1 if ours_failed else 0
+
+
+def fast_path_lines(columns, clients, loads, medians):
+    """What each fast path of chapter 9 is worth: every ch09_server variant
+    and chapter 8's server as a ratio to ch09_server with everything on,
+    per client and load. `columns`: server name -> column; `medians`:
+    (server name, client, load) -> median or None."""
+    names = [n for n in ["ch08_server", "ch09_server"] + [f"ch09_server/{v}" for v in VARIANTS]
+             if n in columns]
+    if "ch09_server" not in names or len(names) < 2:
+        return []
+    lines = ["", "## What each fast path is worth {#bench_fast_paths}", "",
+             "Each figure is the median of the column divided by `ch09_server`'s",
+             "(every fast path on, its defaults) for the same load and client: below 1",
+             "means slower than with everything on, so the fast path switched off in",
+             "that column was worth the difference.", "",
+             "| Load | Client | " + " | ".join(columns[n] for n in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for name, what, _, _ in loads:
+        for client in clients:
+            base = medians.get(("ch09_server", client, name))
+            cells = []
+            for n in names:
+                value = medians.get((n, client, name))
+                cells.append("-" if not base or value is None else f"{value / base:.2f}")
+            lines.append(f"| {what} | {client} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def client_sentence(clients):
