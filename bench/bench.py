@@ -870,16 +870,16 @@ def fast_path_lines(columns, clients, loads, medians):
 
 def client_sentence(clients):
     what = {
-        "native": "`native`, a Linux program (`bench/native_client.c`) that makes no"
-                  " `wineserver` request",
+        "native": "`native`, a Linux program that makes no `wineserver` request"
+                  " (`bench/native_client.c`)",
         "ch09_bench": "`ch09_bench`, chapter 9's load client (a completion port and"
                       " `ConnectEx`), itself under Wine",
         "ch05_client": "`ch05_client`, the chapter 5 client, itself under Wine",
     }
     listed = "; ".join(what[c] for c in clients)
-    return (f"{'one client' if len(clients) == 1 else str(len(clients)) + ' clients in turn'}"
-            f" ({listed}), each of which verifies every echoed byte. The chart shows the"
-            f" first, `{clients[0]}`.")
+    return (f"{'one client' if len(clients) == 1 else str(len(clients)) + ' clients in turn'},"
+            f" {'which verifies' if len(clients) == 1 else 'each of which verifies'} every"
+            f" echoed byte: {listed}. The chart shows `{clients[0]}`.")
 
 
 def latency_lines(servers, clients, loads, outcomes):
@@ -947,6 +947,7 @@ def draw_chart(servers, client, loads, outcomes, path, info):
             "set yrange [0:*]",
             "set offsets 0.5, 0.5, 0, 0",
             "set bmargin 7",
+            "set rmargin 9",
         ]
         for index, (name, what, _, _) in enumerate(loads):
             script += [f"set title '{what}'",
