@@ -269,3 +269,46 @@ function(tutorial_echo_server_tests id server)
       -- ${srv} --max-clients 2 0 -- ${client} --connections 10 --messages 10 {host} {port})
   endif()
 endfunction()
+
+# tutorial_cancellation_tests(<chNN> <server target>)
+#   Chapter 8's tests of a server with idle time-outs and a stop that
+#   drains (--idle-timeout, --memory-after and chapter 8's summary lines),
+#   run again against every later server.
+function(tutorial_cancellation_tests id server)
+  # The race: 1,000 connections go quiet for 3/4 to 3/2 of the time-out, then
+  # send 64 bytes. Whichever comes first, the data or the cancel, every byte
+  # the server received is echoed, nobody is reset, nothing is leaked, and no
+  # packet finds a freed context (--guard-contexts).
+  tutorial_test(${id}.idle_race --timeout 120
+    --client-out "idle-race: 1000 connections dropped by the server"
+    --server-out ", 0 received but not echoed, "
+    --server-count "stopped: 1000 connections served" 1
+    --stop-server
+    --server-out " 0 contexts alive, handles: "
+    --server-not "handle leak" --server-not "not compared"
+    -- ${server} --guard-contexts --quiet --idle-timeout 40 0
+    -- echopeer {host} {port} idle-race 1000 40)
+  # The stop drains: 100 clients in the middle of sending; each gets the echo
+  # of every byte the server received, then the end of stream.
+  tutorial_test(${id}.stop_drains_100 --timeout 90
+    --release-server-on "streaming on 100 connections"
+    --server-out "stopping: closing 100 connections ("
+    --server-out "the stop: 100 connections drained, 0 reset, 0 failed"
+    --server-out ", 0 received but not echoed, "
+    --server-count "stopped: 100 connections served" 1
+    --server-out " 0 contexts alive, handles: "
+    --server-not "handle leak" --server-not "not compared"
+    --client-out "stream: 100 connections ended by the server with an end of stream"
+    -- ${server} --guard-contexts --quiet 0
+    -- echopeer {host} {port} stream 100)
+  # 10,000 connections one after another: the handle count and the private
+  # memory (the commit charge) end where they were after the first 1,000.
+  tutorial_test(${id}.ten_thousand_connections --timeout 120 --stop-server
+    --client-out "churn: 10000 connections, one round trip each"
+    --server-out "private memory: "
+    --server-count "stopped: 10000 connections served" 1
+    --server-out " 0 contexts alive, handles: "
+    --server-not "handle leak" --server-not "not compared" --server-not "memory grew"
+    -- ${server} --guard-contexts --quiet --memory-after 1000 0
+    -- echopeer {host} {port} churn 10000)
+endfunction()
