@@ -120,3 +120,18 @@ set(bench_usage_cases
   "bench_bad_format|ch09_bench,--format,xml,127.0.0.1,1"
   "bench_unknown_option|ch09_bench,--fast,127.0.0.1,1")
 tutorial_usage_tests(ch09 ${bench_usage_cases})
+
+# The walk-through shows ch09_bench too, after the chapter's traced run: a
+# short measurement of ch09_server (a traced server would print a line per
+# completion, thousands of them, so this run is not on the chapter's chart).
+add_custom_target(walk_ch09_bench
+  COMMAND ${CMAKE_COMMAND} -E echo ""
+  COMMAND ${CMAKE_COMMAND} -E echo "=== Chapter 9: ch09_bench measures ch09_server ==="
+  COMMAND pairtest --brief --stop-server
+          -- ch09_server --quiet 0
+          -- ch09_bench --connections 4 --duration 500 --warmup 100 {host} {port}
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
+  VERBATIM)
+get_property(previous_walk GLOBAL PROPERTY TUTORIAL_LAST_WALK)
+add_dependencies(walk_ch09_bench pairtest ch09_server ch09_bench ${previous_walk})
+set_property(GLOBAL PROPERTY TUTORIAL_LAST_WALK walk_ch09_bench)
