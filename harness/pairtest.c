@@ -658,7 +658,7 @@ static void run_clients_together(struct program *server, struct program *clients
                                  int *server_released, ULONGLONG deadline)
 {
     HANDLE waits[1 + 2 * MAX_CLIENTS];
-    int released[MAX_CLIENTS], ended[MAX_CLIENTS], started = 0, i;
+    int released[MAX_CLIENTS], ended[MAX_CLIENTS], attempts[MAX_CLIENTS], started = 0, i;
 
     for (i = 0; i < n; i++) {
         substitute_arguments(&clients[i], host, port, refused_port);
@@ -669,6 +669,7 @@ static void run_clients_together(struct program *server, struct program *clients
     }
     memset(released, 0, sizeof released);
     memset(ended, 0, sizeof ended);
+    memset(attempts, 0, sizeof attempts);
     for (;;) {
         DWORD count = 0, w;
         int running = 0;
@@ -702,6 +703,16 @@ static void run_clients_together(struct program *server, struct program *clients
                 /* Its last lines may still be in the pipe: read them to the end. */
                 if (WaitForSingleObject(clients[i].out.thread, 5000) != WAIT_OBJECT_0)
                     fprintf(stderr, "pairtest: the %s's output did not end\n", clients[i].label);
+                if (attempts[i] + 1 < START_ATTEMPTS && never_ran(&clients[i])) {
+                    /* Wine could not start it: once more (it never ran). */
+                    attempts[i]++;
+                    release_program(&clients[i]);
+                    clients[i].started = 0;
+                    if (start_program(&clients[i], release_on != NULL) == 0) {
+                        released[i] = 0;
+                        continue;
+                    }
+                }
                 ended[i] = 1;
             }
     }
@@ -1139,6 +1150,7 @@ int main(int argc, char **argv)
                     if (!found && attempt < START_ATTEMPTS && never_ran(server)) {
                         /* Wine could not start it: once more. */
                         release_program(server);
+                        server->started = 0;
                         attempt++;
                         if (start_program(server, release_server_on != NULL || stop_server) != 0)
                             break;
@@ -1179,7 +1191,7 @@ int main(int argc, char **argv)
                         /* Wine could not start it: once more (it never ran). */
                         client_attempts[i]++;
                         release_program(client);
-                        client->finished = 0;
+                        client->started = client->finished = 0;
                         i--;
                     }
                 }
