@@ -583,6 +583,12 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     sv->posted--;
     if (ready)
         sv->starting++;
+    /* Posted again now (the peer's address is already copied out), so that
+       reaching --max-clients is seen here, before this connection can even
+       end; and once more below, for a place that start_connection() gives
+       back. */
+    if (retry_now)
+        post_accepts(sv);
     LeaveCriticalSection(&sv->lock);
     if (sv->trace) {
         printf("thread %lu: accept packet: error %lu\n", (unsigned long)GetCurrentThreadId(),
@@ -598,7 +604,7 @@ static void accept_completed(struct server *sv, struct accept_slot *slot, DWORD 
     }
     EnterCriticalSection(&sv->lock);
     if (retry_now)
-        post_accepts(sv); /* this slot is idle again */
+        post_accepts(sv); /* a place given back by a failed start */
     if (sv->stopping && sv->alive == 0 && sv->posted == 0 && sv->starting == 0)
         SetEvent(sv->all_gone);
     LeaveCriticalSection(&sv->lock);
