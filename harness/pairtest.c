@@ -123,6 +123,7 @@ struct program {
     struct stream out, err;
     DWORD exit_code;
     int started, finished;
+    int starts; /* how many times it was started (see start_again) */
 };
 
 static struct check *checks; /* grows with every check given */
@@ -394,6 +395,7 @@ static int start_program(struct program *p, int with_stdin)
 
     memset(&p->process, 0, sizeof p->process);
     p->stdin_write = NULL;
+    p->starts++;
     program_path(p->argv[0], path, sizeof path);
     if (init_stream(&p->out) != 0 || init_stream(&p->err) != 0)
         goto failed;
@@ -539,10 +541,20 @@ static int never_ran(struct program *p)
     empty = p->out.length == 0 && p->err.length == 0;
     LeaveCriticalSection(&p->err.lock);
     LeaveCriticalSection(&p->out.lock);
-    if (empty)
-        fprintf(stderr, "pairtest: the %s never ran (exit code 0xC0000142 before any output): "
-                        "starting it again\n", p->label);
     return empty;
+}
+
+/* Once a program has exited: when Wine never ran it and it has starts
+   left, it is released, ready to be started again (returns 1). */
+static int start_again(struct program *p)
+{
+    if (p->starts >= START_ATTEMPTS || !never_ran(p))
+        return 0;
+    fprintf(stderr, "pairtest: the %s never ran (exit code 0xC0000142 before any output): "
+                    "starting it again\n", p->label);
+    release_program(p);
+    p->started = p->finished = 0;
+    return 1;
 }
 
 /* Whether a stream has received text (anywhere, lines included) so far. */
@@ -658,7 +670,7 @@ static void run_clients_together(struct program *server, struct program *clients
                                  int *server_released, ULONGLONG deadline)
 {
     HANDLE waits[1 + 2 * MAX_CLIENTS];
-    int released[MAX_CLIENTS], ended[MAX_CLIENTS], attempts[MAX_CLIENTS], started = 0, i;
+    int released[MAX_CLIENTS], ended[MAX_CLIENTS], started = 0, i;
 
     for (i = 0; i < n; i++) {
         substitute_arguments(&clients[i], host, port, refused_port);
@@ -669,7 +681,6 @@ static void run_clients_together(struct program *server, struct program *clients
     }
     memset(released, 0, sizeof released);
     memset(ended, 0, sizeof ended);
-    memset(attempts, 0, sizeof attempts);
     for (;;) {
         DWORD count = 0, w;
         int running = 0;
@@ -703,15 +714,10 @@ static void run_clients_together(struct program *server, struct program *clients
                 /* Its last lines may still be in the pipe: read them to the end. */
                 if (WaitForSingleObject(clients[i].out.thread, 5000) != WAIT_OBJECT_0)
                     fprintf(stderr, "pairtest: the %s's output did not end\n", clients[i].label);
-                if (attempts[i] + 1 < START_ATTEMPTS && never_ran(&clients[i])) {
-                    /* Wine could not start it: once more (it never ran). */
-                    attempts[i]++;
-                    release_program(&clients[i]);
-                    clients[i].started = 0;
-                    if (start_program(&clients[i], release_on != NULL) == 0) {
-                        released[i] = 0;
-                        continue;
-                    }
+                if (start_again(&clients[i]) &&
+                    start_program(&clients[i], release_on != NULL) == 0) {
+                    released[i] = 0;
+                    continue;
                 }
                 ended[i] = 1;
             }
@@ -1011,7 +1017,6 @@ int main(int argc, char **argv)
 {
     struct program programs[MAX_CLIENTS + 1];
     int n_programs = 0, i, server_mode;
-    int client_attempts[MAX_CLIENTS + 1] = {0}; /* starts Wine could not make */
     unsigned long server_exit = 0, client_exit = 0, timeout_seconds = 30, count;
     unsigned long handles_at_start, handles_at_end;
     const char *transcript = NULL, *timeline_file = NULL, *release_on = NULL,
@@ -1124,7 +1129,6 @@ int main(int argc, char **argv)
 
     if (server_mode) {
         struct program *server = &programs[0];
-        int attempt = 1;
         server->label = "server";
         if (start_program(server, release_server_on != NULL || stop_server) == 0) {
             /* Wait for the server's own announcement: no guessing with sleeps. */
@@ -1147,11 +1151,7 @@ int main(int argc, char **argv)
                     free(out);
                     out = stream_snapshot(&server->out);
                     found = find_listening_line(out, host, sizeof host, port, sizeof port);
-                    if (!found && attempt < START_ATTEMPTS && never_ran(server)) {
-                        /* Wine could not start it: once more. */
-                        release_program(server);
-                        server->started = 0;
-                        attempt++;
+                    if (!found && start_again(server)) {
                         if (start_program(server, release_server_on != NULL || stop_server) != 0)
                             break;
                         waits[0] = server->out.changed;
@@ -1172,7 +1172,7 @@ int main(int argc, char **argv)
             } else if (found) {
                 for (i = 1; i < n_programs; i++) {
                     struct program *client = &programs[i];
-                    if (client_attempts[i] == 0) {
+                    if (client->starts == 0) {
                         substitute_arguments(client, host, port, refused_port);
                         label_client(client, i, n_programs - 1);
                     }
@@ -1187,13 +1187,8 @@ int main(int argc, char **argv)
                     }
                     if (!finish_program(client, deadline))
                         verdict(0, "client finished in time", "it was stopped");
-                    if (client_attempts[i] + 1 < START_ATTEMPTS && never_ran(client)) {
-                        /* Wine could not start it: once more (it never ran). */
-                        client_attempts[i]++;
-                        release_program(client);
-                        client->started = client->finished = 0;
-                        i--;
-                    }
+                    if (start_again(client))
+                        i--; /* the same client once more */
                 }
             }
             if (found && release_server_on != NULL)
