@@ -783,10 +783,7 @@ def main():
                 figures = (f"{statistics.median(values):.1f},{min(values):.1f},{max(values):.1f}"
                            if values else ",,")
                 problems = ";".join(o.status for o in runs if o.status != "ok")
-                latencies = [o.latency for o in runs if o.latency is not None and o.latency[0]]
-                # the run whose p99 is the median of the runs' p99
-                latency = (sorted(latencies, key=lambda t: float(t[1]))[len(latencies) // 2]
-                           if latencies else ("", "", ""))
+                latency = median_latency(runs) or ("", "", "")
                 csv.append(f"{server.name},{client},{name},{figures},{unit},"
                            + (f"{statistics.median(cpu_values):.4f}" if cpu_values else "")
                            + f",{len(runs)},{sum(o.status == 'ok' for o in runs)},{problems},"
@@ -894,6 +891,15 @@ def client_sentence(clients):
             f" echoed byte: {listed}. The chart shows `{clients[0]}`.")
 
 
+def median_latency(runs):
+    """ch09_bench's (p50, p99, max) of the run whose p99 is the median of
+    the runs' p99, or None when no run measured a latency."""
+    latencies = [o.latency for o in runs if o.latency is not None and o.latency[0]]
+    if not latencies:
+        return None
+    return sorted(latencies, key=lambda t: float(t[1]))[len(latencies) // 2]
+
+
 def latency_lines(servers, clients, loads, outcomes):
     """ch09_bench's latencies: p50 / p99 of the run with the median p99."""
     if "ch09_bench" not in clients:
@@ -910,13 +916,8 @@ def latency_lines(servers, clients, loads, outcomes):
             continue
         cells = []
         for server in servers:
-            runs = [o for o in outcomes[(server.name, "ch09_bench", name)]
-                    if o.latency is not None and o.latency[0]]
-            if not runs:
-                cells.append("-")
-                continue
-            run = sorted(runs, key=lambda o: float(o.latency[1]))[len(runs) // 2]
-            cells.append(f"{run.latency[0]} / {run.latency[1]}")
+            latency = median_latency(outcomes[(server.name, "ch09_bench", name)])
+            cells.append(f"{latency[0]} / {latency[1]}" if latency else "-")
         lines.append(f"| {what.split(', ', 1)[1]} | " + " | ".join(cells) + " |")
     return lines
 
