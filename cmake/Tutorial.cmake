@@ -14,8 +14,13 @@ endfunction()
 #   It passes only when pairtest printed its summary with no failure, not on
 #   the exit code alone: under Wine 8 a program that crashes (pairtest
 #   included) sometimes comes back to the shell with exit code 0.
+#   Its arguments are kept (global property TUTORIAL_TEST_ARGS_<name>), so
+#   that an exercise (exercises/) can run the same test with the reader's
+#   copy of a program.
 function(tutorial_test name)
   add_test(NAME ${name} COMMAND pairtest ${ARGN})
+  set_property(GLOBAL PROPERTY TUTORIAL_TEST_ARGS_${name} "${ARGN}")
+  set_property(GLOBAL PROPERTY TUTORIAL_TEST_DIR_${name} "${CMAKE_CURRENT_BINARY_DIR}")
   set_tests_properties(${name} PROPERTIES TIMEOUT 90
                        PASS_REGULAR_EXPRESSION "pairtest: [0-9]+ passed, 0 failed[\r\n]*$")
   if(TUTORIAL_WINE)

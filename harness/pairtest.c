@@ -17,8 +17,9 @@
  * {port} become empty. In both, {--} becomes -- and {{ becomes {, so that
  * pairtest can run pairtest as a lone program and check what it reports:
  *   pairtest --exit 1 -- pairtest --release-on X {--} SERVER {--} CLIENT {{port}
- * Program names without a path are looked up next to pairtest.exe. Whatever
- * happens, the server is stopped before exit.
+ * Program names without a path are looked up next to pairtest.exe (first in
+ * the folder --programs names, if given). Whatever happens, the server is
+ * stopped before exit.
  *
  * Checks (TEXT is matched as a substring of one output line; the lines that
  * match a stream's checks must come in the order the checks are given):
@@ -56,6 +57,10 @@
  *                      client leave before it stops
  *   --timeout SECONDS  for the whole run (default 30)
  *   --brief            print only the checks that failed (for the walk-through)
+ *   --programs DIR     look for each program without a path first in DIR
+ *                      (relative to pairtest.exe's folder, or absolute), then
+ *                      next to pairtest.exe: the exercises run a chapter's
+ *                      tests with the reader's copy of one program this way
  *   --transcript FILE  also write what each program printed, as a reader would
  *                      see it in two terminals, to FILE
  *   --timeline FILE    also write every line every program printed to FILE,
@@ -299,10 +304,14 @@ static void append_argument(char *line, size_t size, const char *arg)
     line[len] = '\0';
 }
 
-/* A bare program name means "the .exe next to pairtest". */
+static const char *programs_dir; /* --programs: searched first */
+
+/* A bare program name means "the .exe in the --programs folder, if there is
+   one, else the .exe next to pairtest". */
 static void program_path(const char *name, char *path, size_t size)
 {
     char *slash;
+    size_t room;
     if (strchr(name, '\\') != NULL || strchr(name, '/') != NULL) {
         snprintf(path, size, "%s", name);
         return;
@@ -311,7 +320,22 @@ static void program_path(const char *name, char *path, size_t size)
         snprintf(path, size, "%s.exe", name);
         return;
     }
-    snprintf(slash + 1, size - (size_t)(slash + 1 - path), "%s.exe", name);
+    room = size - (size_t)(slash + 1 - path);
+    if (programs_dir != NULL) {
+        char candidate[MAX_PATH * 2];
+        int absolute = programs_dir[0] == '\\' || programs_dir[0] == '/' ||
+                       (programs_dir[0] != '\0' && programs_dir[1] == ':');
+        if (absolute)
+            snprintf(candidate, sizeof candidate, "%s\\%s.exe", programs_dir, name);
+        else
+            snprintf(candidate, sizeof candidate, "%.*s%s\\%s.exe", (int)(slash + 1 - path), path,
+                     programs_dir, name);
+        if (GetFileAttributesA(candidate) != INVALID_FILE_ATTRIBUTES) {
+            snprintf(path, size, "%s", candidate);
+            return;
+        }
+    }
+    snprintf(slash + 1, room, "%s.exe", name);
 }
 
 /* Closes a handle this program owns and forgets it. A failing CloseHandle
@@ -1066,6 +1090,8 @@ int main(int argc, char **argv)
             transcript = value;
         else if (strcmp(opt, "--timeline") == 0)
             timeline_file = value;
+        else if (strcmp(opt, "--programs") == 0)
+            programs_dir = value;
         else if (strcmp(opt, "--release-on") == 0)
             release_on = value;
         else if (strcmp(opt, "--release-server-on") == 0)
