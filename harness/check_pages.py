@@ -26,7 +26,7 @@ import tempfile
 import urllib.parse
 
 APPENDICES = ["errata", "pitfalls", "error_codes", "tests", "wsasocket", "glossary",
-              "bench_results", "bench_third_party"]
+              "bench_results", "bench_third_party", "exercises"]
 # Flags that work as root in this kind of sandbox, and never touch the network.
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
