@@ -12,6 +12,6 @@ set(ex_plant_1 [==[
 
 set(ex_test_1 ch03.peer_stalls)
 set(ex_reason_1 "FAIL server stdout has a line with \"no data for 500 ms")
-set(ex_wrong_1 "a client that sends nothing for 500 ms is not handled as a timeout: the server does not say \"no data for 500 ms\" and does not cancel the receive the way the chapter shows")
+set(ex_wrong_1 "when a client sends nothing for 500 ms the server does not recognise the time-out: it never says \"no data for 500 ms: cancelling the pending WSARecv\", and takes the wait's result for a failure instead (\"WSAWaitForMultipleEvents returned 258, not an event index\")")
 
-set(ex_hint "Read the line the server prints when the client goes quiet, then look up what WSAWaitForMultipleEvents returns when its time runs out. Which call can give 996 (WSA_IO_INCOMPLETE)?")
+set(ex_hint "Run your server against a client that goes quiet (the chapter's Exercises section shows how) and read what it prints, then look up what WSAWaitForMultipleEvents returns when its time runs out. Which call can give 996 (WSA_IO_INCOMPLETE)?")
