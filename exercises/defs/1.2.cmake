@@ -32,6 +32,6 @@ set(ex_reason_1 "FAIL server stdout has a line with \"received 1048576 bytes")
 set(ex_wrong_1 "a 1 MiB message does not arrive whole: the server reports fewer bytes than the client sent, and the checksums disagree")
 set(ex_test_2 ch01.client_leaves_early)
 set(ex_reason_2 "FAIL server stderr has a line with \"the client closed the connection after 10 of 100 bytes")
-set(ex_wrong_2 "a client that announces 100 bytes, sends 10 and closes is not caught: the server prints the 10 bytes as if they were the whole message, instead of saying \"the client closed the connection after 10 of 100 bytes\" and failing")
+set(ex_wrong_2 "a client that announces 100 bytes, sends 10 and closes is not caught: the server prints the 10 bytes as if they were the whole message, instead of saying \"the client closed the connection after 10 of 100 bytes\" on stderr (as the chapter's ovs_receive_message() does) and failing")
 
 set(ex_hint "Compare the number of bytes the header announces with the number one recv() gave you. How many bytes may a single recv() return, and what does a return of 0 mean?")

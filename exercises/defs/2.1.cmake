@@ -29,6 +29,15 @@ set(ex_plant_2 [==[
     rc = ovs_start_server(usage, args[0], args[1], make_socket, &listener);
 ]==])
 
+set(ex_find_3 [==[
+ * Shows: a listening socket made by WSASocket with WSA_FLAG_OVERLAPPED and
+ * WSA_FLAG_NO_HANDLE_INHERIT, what the socket's protocol information
+]==])
+set(ex_plant_3 [==[
+ * Shows: a listening socket made by WSASocket for overlapped I/O, what the
+ * socket's protocol information
+]==])
+
 set(ex_test_1 ch02.protocol_info)
 set(ex_reason_1 "FAIL server stdout has a line with \"handle inherited by child processes: no")
 set(ex_wrong_1 "the listening socket can be inherited: the server prints \"handle inherited by child processes: yes\", so any program it starts with handle inheritance on would hold the same socket")

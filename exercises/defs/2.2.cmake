@@ -26,6 +26,6 @@ set(ex_plant_1 [==[
 
 set(ex_test_1 ch02.client_leaves_early)
 set(ex_reason_1 "FAIL server stderr has a line with \"the client closed the connection after 10 of 100 bytes")
-set(ex_wrong_1 "a client that announces 100 bytes, sends 10 and closes is not caught: the server reports all 100 bytes as received and replies, instead of saying \"the client closed the connection after 10 of 100 bytes\" and failing")
+set(ex_wrong_1 "a client that announces 100 bytes, sends 10 and closes is not caught: the server reports all 100 bytes as received and tries to reply, instead of saying \"the client closed the connection after 10 of 100 bytes\" and failing")
 
-set(ex_hint "The server replies to a message that never fully arrived. The WSABUF says how much room there is; which argument of WSARecv says how many bytes arrived?")
+set(ex_hint "The server takes a message that never fully arrived for a whole one. The WSABUF says how much room there is. What does the call tell you besides success?")

@@ -36,6 +36,31 @@ set(ex_plant_3 [==[
            rc == 0 ? "completed at once" : "pending (WSA_IO_PENDING)");
 ]==])
 
+set(ex_find_4 [==[
+ *                     first WSARecv, then wait once without being alertable,
+ *                     to show that the routine does not run then
+]==])
+set(ex_plant_4 [==[
+ *                     first WSARecv, then wait once without being alertable
+]==])
+
+set(ex_find_5 [==[
+    int receive_outstanding; /* posted, and its routine has not run yet */
+]==])
+set(ex_plant_5 [==[
+    int receive_outstanding; /* a routine is still to come */
+]==])
+
+set(ex_find_6 [==[
+        /* The receive may well be complete already, yet its routine waits
+           in the queue: a wait that is not alertable does not run it. */
+        Sleep(PLAIN_WAIT_MS);
+]==])
+set(ex_plant_6 [==[
+        /* A wait that is not alertable, for the demonstration. */
+        Sleep(PLAIN_WAIT_MS);
+]==])
+
 set(ex_test_1 ch04.routine_needs_alertable_wait)
 set(ex_reason_1 "FAIL server stdout has a line with \"completion routine run 1 on thread")
 set(ex_wrong_1 "when the client's data is already there, so that WSARecv completes at once, the server never waits for the completion routine: the routine never runs, the message is lost (\"MISMATCH\" between receives posted and routine runs), and the client gets no reply")

@@ -1,18 +1,32 @@
 # Exercise 7.1: the socket of a failed AcceptEx left open. With accept(), a
 # failure gives no socket; with AcceptEx the socket was made in advance and
 # is still ours: every accept aborted by the stop (or failed) leaks one.
+# The comment that said the failed accept's socket is closed says less.
 set(ex_title "The socket of an accept that failed")
 set(ex_file chapters/07_acceptex_connectex/server.c)
 set(ex_program ch07_server)
 
 set(ex_find_1 [==[
+/* An AcceptEx packet, on some worker. On success the slot's socket becomes
+   a connection; on failure (a client that gave up, or the listener closed
+   by the stop: 995 under Wine) it is closed. Either way the slot is idle
+   again and is posted anew unless the server is stopping. */
+]==])
+set(ex_plant_1 [==[
+/* An AcceptEx packet, on some worker. On success the slot's socket becomes
+   a connection. A failure is a client that gave up, or the listener closed
+   by the stop (995 under Wine). Either way the slot is idle again and is
+   posted anew unless the server is stopping. */
+]==])
+
+set(ex_find_2 [==[
     if (ready) {
         start_connection(sv, s, (const struct sockaddr *)&peer_copy);
     } else {
         closesocket(s);
     }
 ]==])
-set(ex_plant_1 [==[
+set(ex_plant_2 [==[
     if (ready)
         start_connection(sv, s, (const struct sockaddr *)&peer_copy);
 ]==])

@@ -23,4 +23,4 @@ set(ex_test_2 ch09.battery.clients_wait_in_backlog)
 set(ex_reason_2 "FAIL client stdout has a line with \"all 100 round trips verified")
 set(ex_wrong_2 "with --max-clients 2, ten clients that wait their turn in the listen backlog are not all served: after the first two, new connections are turned away")
 
-set(ex_hint "The pool has --max-clients places: the first connections are served, then every new one is turned away. When a connection is freed, does its place really become free again? Follow free_head and free_count through pool_take() and pool_give().")
+set(ex_hint "The pool has --max-clients places: the first connections are served, then every new one is turned away. When a connection is freed, does its place really become free again? Count the free places through one take and one give.")
