@@ -730,6 +730,7 @@ def main():
         for i, a in enumerate(sys.argv[1:]) if i >= 2])
     lines = [
         "# Appendix G: Benchmark results {#bench_results}",
+        "\\langlink{bench_results}",
         "",
         f"Made by `{command}` (`bench/bench.py`). Each echo server is run",
         "under Wine and loaded by " + client_sentence(clients),

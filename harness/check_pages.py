@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Opens the book's pages in headless Chromium and checks what a reader sees.
 
-Usage: check_pages.py REPO_ROOT HTML_DIR SCREENSHOT_DIR
+Usage: check_pages.py REPO_ROOT DOCS_DIR SCREENSHOT_DIR
 
-For the main page, every chapter page (one per chapters/NN_name/chapter.md)
-and the appendices, it loads the page in a real browser (so the navigation
-tree and search are built by their JavaScript) and fails if:
+DOCS_DIR holds both editions: DOCS_DIR/html (English) and DOCS_DIR/zh/html
+(Simplified Chinese). For the main page, every chapter page (one per
+chapters/NN_name/chapter.md) and the appendices, in each edition, it loads
+the page in a real browser (so the navigation tree and search are built by
+their JavaScript) and fails if:
   - the page logs a JavaScript error;
   - a local link, image or object points to a file that does not exist, or to
     an anchor that its target page does not have;
   - the navigation tree stayed empty;
-  - a chapter page lacks its sequence chart, its code or its transcript.
-It saves a 1280-pixel-wide screenshot of each page in SCREENSHOT_DIR.
+  - a chapter page lacks its sequence chart, its code or its transcript;
+  - the page has no link to the same page in the other edition;
+  - a Chinese page has no Chinese text, or no font on this machine can show
+    Chinese (its screenshot would show boxes).
+It saves a 1280-pixel-wide screenshot of each page in SCREENSHOT_DIR (the
+Chinese ones in SCREENSHOT_DIR/zh).
 Exit code 0 when every page passes, 1 otherwise, 2 on bad usage.
 """
 import concurrent.futures
@@ -48,6 +54,8 @@ class PageParser(html.parser.HTMLParser):
         self.nav_items = 0
         self.pre_depth = 0
         self.pre_texts = []
+        self.lang_links = []          # href of each a.langlink
+        self.cjk_chars = 0            # Chinese characters outside code
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -58,6 +66,8 @@ class PageParser(html.parser.HTMLParser):
         for key in ("href", "src", "data"):
             if a.get(key):
                 self.references.append((key, a[key]))
+        if tag == "a" and "langlink" in classes:
+            self.lang_links.append(a.get("href", ""))
         if "mscgraph" in classes:
             self.msc_charts += 1
         if "line" in classes and tag == "div":
@@ -75,6 +85,8 @@ class PageParser(html.parser.HTMLParser):
     def handle_data(self, data):
         if self.pre_depth:
             self.pre_texts[-1] += data
+        else:
+            self.cjk_chars += len(re.findall(r"[\u4e00-\u9fff]", data))
 
 
 def run_chromium(chromium, extra, url):
@@ -97,9 +109,10 @@ def ids_of(path, cache):
     return cache[path]
 
 
-def check_page(chromium, html_dir, shots_dir, name, is_chapter, id_cache):
+def check_page(chromium, html_dir, shots_dir, name, is_chapter, id_cache, edition):
     """Returns (name, list of problems, list of facts)."""
     path = os.path.join(html_dir, name + ".html")
+    other = "../zh/html/" if edition == "en" else "../../html/"
     problems, facts = [], []
     if not os.path.exists(path):
         return name, [f"{name}.html was not generated"], facts
@@ -139,6 +152,14 @@ def check_page(chromium, html_dir, shots_dir, name, is_chapter, id_cache):
                     not (target == path and parsed.fragment in page.ids):
                 problems.append(f"missing anchor: {value}")
 
+    twin = other + name + ".html"
+    if twin not in page.lang_links:
+        problems.append(f"no link to the same page in the other edition ({twin})")
+    if edition == "zh":
+        if page.cjk_chars < 50:
+            problems.append(f"only {page.cjk_chars} Chinese characters: is this the Chinese page?")
+        facts.append(f"{page.cjk_chars} Chinese characters")
+
     if is_chapter:
         transcripts = [t for t in page.pre_texts if "listening on" in t]
         if page.msc_charts == 0:
@@ -157,31 +178,45 @@ def main():
     if len(sys.argv) != 4:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    repo, html_dir, shots_dir = sys.argv[1:]
+    repo, docs_dir, shots_root = sys.argv[1:]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         print("check_pages: chromium is not installed (./tutorial test installs it)")
         return 1
-    os.makedirs(shots_dir, exist_ok=True)
+    # Without a font for Chinese, Chromium draws boxes: the Chinese
+    # screenshots would show nothing readable (./tutorial test installs one).
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    if not fonts.stdout.strip():
+        print("check_pages: no font for Chinese (fc-list :lang=zh lists none); "
+              "install fonts-wqy-zenhei (./tutorial test does)")
+        return 1
+    print(f"font for Chinese: {fonts.stdout.splitlines()[0]}")
 
     chapters = sorted(os.path.basename(os.path.dirname(p))[:2]
                       for p in glob.glob(os.path.join(repo, "chapters", "[0-9][0-9]_*", "chapter.md")))
     pages = [("index", False)] + [(f"ch{n}", True) for n in chapters] + \
             [(a, False) for a in APPENDICES]
 
+    editions = [("en", os.path.join(docs_dir, "html"), shots_root),
+                ("zh", os.path.join(docs_dir, "zh", "html"), os.path.join(shots_root, "zh"))]
     id_cache = {}
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(check_page, chromium, html_dir, shots_dir, name, is_chapter, id_cache)
-                for name, is_chapter in pages]
-        for job in jobs:
+        jobs = []
+        for edition, html_dir, shots_dir in editions:
+            os.makedirs(shots_dir, exist_ok=True)
+            jobs += [(edition, pool.submit(check_page, chromium, html_dir, shots_dir, name,
+                                           is_chapter, id_cache, edition))
+                     for name, is_chapter in pages]
+        for edition, job in jobs:
             name, problems, facts = job.result()
-            print(f"{'FAIL' if problems else 'ok  '} {name}.html: {'; '.join(facts)}")
+            where = name + ".html" if edition == "en" else "zh/" + name + ".html"
+            print(f"{'FAIL' if problems else 'ok  '} {where}: {'; '.join(facts)}")
             for problem in problems:
                 print(f"     {problem}")
             failed += bool(problems)
-    print(f"screenshots: {shots_dir}")
-    print(f"check_pages: {len(pages) - failed} passed, {failed} failed")
+    print(f"screenshots: {shots_root} (Chinese: {os.path.join(shots_root, 'zh')})")
+    print(f"check_pages: {len(jobs) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
