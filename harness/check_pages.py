@@ -15,7 +15,10 @@ their JavaScript) and fails if:
   - a chapter page lacks its sequence chart, its code or its transcript;
   - the page has no link to the same page in the other edition;
   - a Chinese page has no Chinese text, or no font on this machine can show
-    Chinese (its screenshot would show boxes).
+    Chinese (its screenshot would show boxes);
+  - the text outside code shows Markdown or Doxygen markup that was not
+    rendered (`**`, a `\\ref` or `\\snippet`, a `{#label}`, a literal <b> or
+    <em>): Doxygen 1.9.4 leaves some of it as text without a warning.
 It saves a 1280-pixel-wide screenshot of each page in SCREENSHOT_DIR (the
 Chinese ones in SCREENSHOT_DIR/zh).
 Exit code 0 when every page passes, 1 otherwise, 2 on bad usage.
@@ -56,6 +59,9 @@ class PageParser(html.parser.HTMLParser):
         self.pre_texts = []
         self.lang_links = []          # href of each a.langlink
         self.cjk_chars = 0            # Chinese characters outside code
+        self.code_depth = 0           # inside <code>, <script> or <style>
+        self.fragment_divs = 0        # open <div>s since a code fragment began
+        self.prose = []               # text outside pre, code and scripts
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -77,16 +83,26 @@ class PageParser(html.parser.HTMLParser):
         if tag == "pre":
             self.pre_depth += 1
             self.pre_texts.append("")
+        if tag in ("code", "script", "style"):
+            self.code_depth += 1
+        if tag == "div" and (self.fragment_divs or "fragment" in classes):
+            self.fragment_divs += 1
 
     def handle_endtag(self, tag):
         if tag == "pre" and self.pre_depth:
             self.pre_depth -= 1
+        if tag in ("code", "script", "style") and self.code_depth:
+            self.code_depth -= 1
+        if tag == "div" and self.fragment_divs:
+            self.fragment_divs -= 1
 
     def handle_data(self, data):
         if self.pre_depth:
             self.pre_texts[-1] += data
         else:
             self.cjk_chars += len(re.findall(r"[\u4e00-\u9fff]", data))
+            if not self.code_depth and not self.fragment_divs:
+                self.prose.append(data)
 
 
 def run_chromium(chromium, extra, url):
@@ -151,6 +167,11 @@ def check_page(chromium, html_dir, shots_dir, name, is_chapter, id_cache, editio
             if parsed.fragment not in ids_of(target, id_cache) and \
                     not (target == path and parsed.fragment in page.ids):
                 problems.append(f"missing anchor: {value}")
+
+    prose = "".join(page.prose)
+    for markup in re.finditer(r"\*\*|\\(?:ref|snippet)\b|\{#\w+\}|<(?:b|em)>", prose):
+        problems.append("markup shown as text: ..." +
+                        prose[max(0, markup.start() - 30):markup.end() + 30].replace("\n", " ") + "...")
 
     twin = other + name + ".html"
     if twin not in page.lang_links:
