@@ -10,7 +10,7 @@
 #             check     run the exercise's tests on the reader's program and
 #                       say, in words, what is still wrong (fails if anything is)
 #             shipped   CI: every test fails on the program as shipped, each
-#                       for its planted reason
+#                       for its planted reason (in one of up to 3 runs)
 #             solved    CI: every test passes on the chapter's own program,
 #                       which is the exercise with its solution applied
 #
@@ -217,14 +217,27 @@ function(exercise_run id mode)
   set(wrong 0)
   set(i 1)
   while(DEFINED ex_test_${i})
-    execute_process(
-      COMMAND ${runner} ${PAIRTEST} ${programs} ${test_${i}_args}
-      WORKING_DIRECTORY ${test_${i}_dir}
-      OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 150)
-    set(passed NO)
-    if(rc EQUAL 0 AND out MATCHES "pairtest: [0-9]+ passed, 0 failed[\r\n]*$")
-      set(passed YES)
-    endif()
+    # As shipped, a defect whose symptom depends on timing (which receive
+    # completes at once, which packet comes first) may hide in one run:
+    # the test is run again, up to 3 runs in all, until the defect shows.
+    # It must show in one of them. Every other mode runs a test once.
+    set(run 0)
+    while(TRUE)
+      math(EXPR run "${run} + 1")
+      execute_process(
+        COMMAND ${runner} ${PAIRTEST} ${programs} ${test_${i}_args}
+        WORKING_DIRECTORY ${test_${i}_dir}
+        OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 150)
+      set(passed NO)
+      if(rc EQUAL 0 AND out MATCHES "pairtest: [0-9]+ passed, 0 failed[\r\n]*$")
+        set(passed YES)
+      endif()
+      if(NOT mode STREQUAL "shipped" OR run EQUAL 3 OR
+         (NOT passed AND "${out}\n${err}" MATCHES "${ex_reason_${i}}"))
+        break()
+      endif()
+      message("${ex_test_${i}}: run ${run} as shipped did not show the planted defect; again")
+    endwhile()
     string(REGEX MATCHALL "FAIL [^\r\n]*" fails "${out}")
     if(mode STREQUAL "check")
       if(passed)
@@ -251,7 +264,8 @@ function(exercise_run id mode)
         message(SEND_ERROR "exercise ${id}: ${ex_test_${i}} fails as shipped, but not for the "
                            "planted reason (${ex_reason_${i}}):\n${out}\n${err}")
       else()
-        message("ok: ${ex_test_${i}} fails as shipped, as planted (${ex_reason_${i}})")
+        message("ok: ${ex_test_${i}} fails as shipped, as planted (${ex_reason_${i}}), "
+                "in run ${run}")
       endif()
     else()
       if(NOT passed)
