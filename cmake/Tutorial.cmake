@@ -17,12 +17,15 @@ endfunction()
 #   Its arguments are kept (global property TUTORIAL_TEST_ARGS_<name>), so
 #   that an exercise (exercises/) can run the same test with the reader's
 #   copy of a program.
+# What pairtest's output ends with when every check passed (also what the
+# exercises look for when they run a test themselves).
+set(TUTORIAL_PASSED "pairtest: [0-9]+ passed, 0 failed[\r\n]*$")
 function(tutorial_test name)
   add_test(NAME ${name} COMMAND pairtest ${ARGN})
   set_property(GLOBAL PROPERTY TUTORIAL_TEST_ARGS_${name} "${ARGN}")
   set_property(GLOBAL PROPERTY TUTORIAL_TEST_DIR_${name} "${CMAKE_CURRENT_BINARY_DIR}")
   set_tests_properties(${name} PROPERTIES TIMEOUT 90
-                       PASS_REGULAR_EXPRESSION "pairtest: [0-9]+ passed, 0 failed[\r\n]*$")
+                       PASS_REGULAR_EXPRESSION "${TUTORIAL_PASSED}")
   if(TUTORIAL_WINE)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED wine)
   endif()
